@@ -1,0 +1,8 @@
+GO ?= go
+
+.PHONY: test vet
+test: vet
+	$(GO) test -race ./...
+
+vet:
+	$(GO) vet ./...
