@@ -1,0 +1,50 @@
+package region
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotConfigured is returned by every cache operation on a region
+	// whose Configure has not been called yet.
+	ErrNotConfigured = errors.New("region: not configured; call Configure (or ConfigureFromConfig) first")
+
+	// ErrAlreadyConfigured is returned by Configure on a region that has a
+	// backend already, unless Config.ReplaceExisting is set.
+	ErrAlreadyConfigured = errors.New("region: already configured; set Config.ReplaceExisting to replace the backend")
+
+	// ErrBadConfig is returned, wrapped with what was wrong, by Configure
+	// and ConfigureFromConfig.
+	ErrBadConfig = errors.New("region: invalid configuration")
+
+	// ErrTypeMismatch is returned when a key holds a value of another type
+	// than the one asked for: two call sites use one key for two types.
+	ErrTypeMismatch = errors.New("region: cached value has another type")
+
+	// ErrCreatorResult is returned when a multi-key creator returns a
+	// number of values other than the number of keys it was given.
+	ErrCreatorResult = errors.New("region: creator returned the wrong number of values")
+)
+
+// PanicError is the error every waiter gets when a creator panics. The
+// panic does not escape the goroutine that ran the creator, no lock stays
+// held, and the value is not cached.
+type PanicError struct {
+	// Key is the key (or first key, for a multi-key creator) being created.
+	Key string
+	// Value is what the creator panicked with.
+	Value any
+	// Stack is the creator's stack when it panicked.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("region: creator for key %q panicked: %v\n\n%s", e.Key, e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

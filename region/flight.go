@@ -1,0 +1,61 @@
+package region
+
+import "sync"
+
+// flightGroup is the in-process half of the dogpile lock: at most one
+// creation per key at a time, whose outcome every caller that waits on it
+// receives (x/sync/singleflight's shape, with the flight's result read after
+// done is closed).
+type flightGroup struct {
+	mu sync.Mutex
+	m  map[string]*flight // guarded by mu; a key is present while its creation runs
+}
+
+// flight is one creation of one key.
+type flight struct {
+	done chan struct{} // closed when the outcome below is final
+	// handedOff is closed when the creation was handed to the async
+	// runner, so that the caller that started it can return its stale
+	// value without waiting.
+	handedOff chan struct{}
+
+	// Written once, before done is closed; read after.
+	val   any   // the created (or re-read) value
+	err   error // the creator's or the lock's error
+	retry bool  // nothing was made here (the lock is busy elsewhere): look again
+}
+
+// join returns the key's flight in progress, or starts one; lead reports
+// whether the caller started it and so must land it.
+func (g *flightGroup) join(key string) (f *flight, lead bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.m[key]; f != nil {
+		return f, false
+	}
+	if g.m == nil {
+		g.m = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{}), handedOff: make(chan struct{})}
+	g.m[key] = f
+	return f, true
+}
+
+// land ends f with its outcome. The key is free for a new flight before any
+// waiter wakes up, so a waiter told to retry can start one.
+func (g *flightGroup) land(key string, f *flight, val any, err error, retry bool) {
+	g.mu.Lock()
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
+	g.mu.Unlock()
+	f.val, f.err, f.retry = val, err, retry
+	close(f.done)
+}
+
+// inFlight reports whether key is being created.
+func (g *flightGroup) inFlight(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.m[key] != nil
+}

@@ -1,0 +1,265 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backend"
+)
+
+// Creator makes the value for a key. It runs on a context detached from the
+// caller that triggered it (values kept, cancellation not): one caller's
+// cancel does not fail the others who wait for the same value.
+type Creator[V any] func(ctx context.Context) (V, error)
+
+// GetOrCreate returns the value cached under key, creating it with create
+// when there is none, under the dogpile lock:
+//
+//   - a fresh value is returned at once;
+//   - with no value (or a hard-invalidated one), one caller creates it —
+//     one per process, and one across processes when the backend has a
+//     creation lock — and every other caller waits for that creation and
+//     gets its outcome, value or error;
+//   - with a stale value (expired or soft-invalidated), one caller creates
+//     a new one while the others get the stale value at once; with an async
+//     runner ([WithRunner]) the creation runs in the background and every
+//     caller gets the stale value.
+//
+// The creator's error is returned to every waiter and is not cached; a
+// panic in the creator becomes a [*PanicError]. Each caller stops waiting
+// when its own ctx ends, with ctx's error; the creation goes on for the
+// others.
+func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creator[V], opts ...CallOption) (V, error) {
+	c, err := r.configured()
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	o := options(opts)
+	k := c.mangle(key)
+	v, st, _, err := lookup[V](ctx, r, c, k, o)
+	if err != nil || st == fresh {
+		if err == nil {
+			r.hit(ctx, k)
+		}
+		return v, err
+	}
+	return getOrCreateSlow(ctx, r, c, key, k, v, st, create, o)
+}
+
+// getOrCreateSlow is the dogpile lock for one key whose lookup found st.
+func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k string, staleV V, st state, create Creator[V], o *callOptions) (V, error) {
+	var zero V
+	for {
+		if st == missing {
+			r.miss(ctx, k)
+		}
+		f, lead := r.flights.join(k)
+		if lead {
+			go fly(context.WithoutCancel(ctx), r, c, key, k, f, st == stale, create, o)
+		} else if st == stale {
+			// Another caller is making the new value: have the old one.
+			r.staleServed(ctx, k)
+			return staleV, nil
+		}
+		waited := time.Now()
+		if !lead {
+			r.stats.lockWaits.Add(1)
+		}
+		select {
+		case <-f.done:
+		case <-f.handedOff:
+			// The async runner took the creation: serve the stale value.
+			r.staleServed(ctx, k)
+			return staleV, nil
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+		if !lead {
+			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
+		}
+		if !f.retry {
+			return flightResult[V](f, k)
+		}
+		if st == stale {
+			// The lock is held elsewhere: serve the stale value.
+			r.staleServed(ctx, k)
+			return staleV, nil
+		}
+		// The flight made nothing we can use: look again.
+		v, nst, _, err := lookup[V](ctx, r, c, k, o)
+		if err != nil {
+			return zero, err
+		}
+		if nst == fresh {
+			r.hit(ctx, k)
+			return v, nil
+		}
+		staleV, st = v, nst
+	}
+}
+
+func flightResult[V any](f *flight, k string) (V, error) {
+	if f.err != nil {
+		var zero V
+		return zero, f.err
+	}
+	return fromValue[V](k, f.val)
+}
+
+// fly runs one creation of k for the flight f: it takes the backend's
+// creation lock, looks again, and creates (or hands creation to the async
+// runner), then lands f. ctx is detached from the callers.
+func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *flight, hadStale bool, create Creator[V], o *callOptions) {
+	var (
+		val       any
+		err       error
+		retry     bool
+		handedOff bool
+		mu        backend.Mutex
+	)
+	defer func() {
+		if p := recover(); p != nil {
+			val, err, retry = nil, &PanicError{Key: key, Value: p, Stack: debug.Stack()}, false
+		}
+		if handedOff {
+			return
+		}
+		if mu != nil {
+			r.unlockBackend(ctx, c, k, mu)
+		}
+		r.flights.land(k, f, val, err, retry)
+	}()
+
+	var acquired bool
+	mu, acquired, err = r.lockBackend(ctx, c, k, hadStale)
+	if err != nil {
+		return
+	}
+	if !acquired {
+		retry = true
+		return
+	}
+	// Look again now that the key is ours: another caller of this process
+	// may have landed its flight between our lookup and our join, or
+	// another process may have made the value while we waited for its
+	// lock. A flight stores its value before it lands, so this sees it.
+	if v, st, _, lerr := lookup[V](ctx, r, c, k, o.forRecheck()); lerr == nil && st == fresh {
+		val = v
+		return
+	}
+	if hadStale && r.runner != nil {
+		held := mu
+		job := func() (jerr error) {
+			var v V
+			defer func() {
+				if p := recover(); p != nil {
+					jerr = &PanicError{Key: key, Value: p, Stack: debug.Stack()}
+				}
+				if held != nil {
+					r.unlockBackend(ctx, c, k, held)
+				}
+				var jval any
+				if jerr == nil {
+					jval = v
+				}
+				r.flights.land(k, f, jval, jerr, false)
+			}()
+			v, jerr = createAndStore(ctx, r, c, key, k, create, o)
+			return jerr
+		}
+		if r.runner.Run(job) {
+			handedOff = true
+			r.stats.asyncQueued.Add(1)
+			r.observe(ctx, Event{Kind: EventAsyncQueued, Key: k})
+			close(f.handedOff)
+			return
+		}
+		r.stats.asyncRejected.Add(1)
+		r.observe(ctx, Event{Kind: EventAsyncRejected, Key: k})
+		retry = true
+		return
+	}
+	var v V
+	v, err = createAndStore(ctx, r, c, key, k, create, o)
+	if err == nil {
+		val = v
+	}
+}
+
+// createAndStore calls the creator and stores what it made, unless
+// ShouldCache rejects it. The value is stamped with the time the creation
+// started, not ended, so that a value computed from data read before an
+// invalidation never counts as made after it.
+func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k string, create Creator[V], o *callOptions) (V, error) {
+	created := r.clock.Now()
+	start := time.Now()
+	v, err := callCreator(ctx, key, create)
+	if err != nil {
+		r.stats.createErrors.Add(1)
+		r.observe(ctx, Event{Kind: EventCreateError, Key: k, Err: err, Duration: time.Since(start)})
+		return v, err
+	}
+	r.stats.created.Add(1)
+	r.observe(ctx, Event{Kind: EventCreated, Key: k, Duration: time.Since(start)})
+	if o.shouldCache != nil && !o.shouldCache(v) {
+		return v, nil
+	}
+	return v, store(ctx, r, c, k, v, created, o)
+}
+
+// callCreator runs create, turning a panic into a *PanicError.
+func callCreator[V any](ctx context.Context, key string, create Creator[V]) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Key: key, Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return create(ctx)
+}
+
+// lockBackend takes the backend's creation lock for k when it has one.
+// With tryOnly (a stale value is there to serve) it does not wait: acquired
+// is false when another process holds the lock. mu is nil when the backend
+// has no lock, or when taking it failed and the region carries on without.
+func (r *Region) lockBackend(ctx context.Context, c *config, k string, tryOnly bool) (mu backend.Mutex, acquired bool, err error) {
+	m := backend.MutexFor(c.backend, k)
+	if m == nil {
+		return nil, true, nil
+	}
+	ok, err := m.TryLock(ctx)
+	switch {
+	case err != nil:
+		if err := r.backendError(ctx, c, k, err); err != nil {
+			return nil, false, err
+		}
+		return nil, true, nil // carry on without the lock
+	case ok:
+		return m, true, nil
+	case tryOnly:
+		return nil, false, nil
+	}
+	r.stats.lockWaits.Add(1)
+	start := time.Now()
+	err = m.Lock(ctx)
+	r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(start), Err: err})
+	if err == nil {
+		return m, true, nil
+	}
+	if errors.Is(err, backend.ErrLockTimeout) {
+		return nil, false, fmt.Errorf("region %q: key %q: %w", r.name, k, err)
+	}
+	if err := r.backendError(ctx, c, k, err); err != nil {
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
+func (r *Region) unlockBackend(ctx context.Context, c *config, k string, mu backend.Mutex) {
+	if err := mu.Unlock(ctx); err != nil {
+		_ = r.backendError(ctx, c, k, fmt.Errorf("releasing the creation lock: %w", err))
+	}
+}
