@@ -69,9 +69,15 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		if !lead {
 			r.stats.lockWaits.Add(1)
 		}
+		// Only a caller with a stale value to serve stops waiting when the
+		// creation goes to the async runner.
+		var handedOff <-chan struct{}
+		if st == stale {
+			handedOff = f.handedOff
+		}
 		select {
 		case <-f.done:
-		case <-f.handedOff:
+		case <-handedOff:
 			// The async runner took the creation: serve the stale value.
 			r.staleServed(ctx, k)
 			return staleV, nil
@@ -171,11 +177,14 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 			v, jerr = createAndStore(ctx, r, c, key, k, create, o)
 			return jerr
 		}
+		// The caller that started this serves its stale value from now
+		// on, whether the runner takes the job or not; tell it before the
+		// job can finish, so that it never waits for the job's outcome.
+		close(f.handedOff)
 		if r.runner.Run(job) {
 			handedOff = true
 			r.stats.asyncQueued.Add(1)
 			r.observe(ctx, Event{Kind: EventAsyncQueued, Key: k})
-			close(f.handedOff)
 			return
 		}
 		r.stats.asyncRejected.Add(1)

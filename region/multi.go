@@ -116,9 +116,13 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		}
 		var next []string
 		for _, it := range items {
+			var handedOff <-chan struct{}
+			if it.hadStale {
+				handedOff = it.f.handedOff
+			}
 			select {
 			case <-it.f.done:
-			case <-it.f.handedOff:
+			case <-handedOff:
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
 				continue
@@ -209,12 +213,14 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 			}()
 			return createBatch(ctx, r, c, later, create, o)
 		}
+		for _, it := range later {
+			close(it.f.handedOff) // before the job can finish: see fly
+		}
 		if r.runner.Run(job) {
 			handedOff = true
 			r.stats.asyncQueued.Add(int64(len(later)))
 			for _, it := range later {
 				r.observe(ctx, Event{Kind: EventAsyncQueued, Key: it.k})
-				close(it.f.handedOff)
 			}
 		} else {
 			r.stats.asyncRejected.Add(int64(len(later)))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -233,5 +235,50 @@ func TestPoolConcurrentRun(t *testing.T) {
 func TestNewPoolRejectsNegative(t *testing.T) {
 	if _, err := region.NewPool(region.PoolOptions{Workers: -1}); !errors.Is(err, region.ErrBadConfig) {
 		t.Fatalf("NewPool(-1 workers) = %v", err)
+	}
+}
+
+// hidingProxy answers the first Get of a key from the store and every later
+// one as missing, to put a caller without a value next to one with a stale
+// value on the same flight.
+type hidingProxy struct {
+	backend.ProxyBackend
+	gets atomic.Int64
+}
+
+func (p *hidingProxy) Get(ctx context.Context, k string) (backend.Entry, bool, error) {
+	if p.gets.Add(1) > 1 {
+		return backend.Entry{}, false, nil
+	}
+	return p.Proxied().Get(ctx, k)
+}
+
+// A caller with no value that joins a flight handed to the runner waits for
+// the runner's value: only callers with a stale value stop waiting early.
+func TestRunnerWaiterWithoutValueGetsNewValue(t *testing.T) {
+	pool := newPool(t, region.PoolOptions{Workers: 1})
+	s, _ := memory.New(memory.Options{})
+	hide := &hidingProxy{}
+	r, clk := setup(t, region.Config{Backend: s, Expiration: time.Minute, Wrap: []backend.Proxy{hide}}, region.WithRunner(pool))
+	ctx := context.Background()
+	_ = region.Set(ctx, r, "k", "old")
+	clk.Advance(time.Hour)
+	release := make(chan struct{})
+	create := func(context.Context) (string, error) { <-release; return "new", nil }
+	if v, err := region.GetOrCreate(ctx, r, "k", create); err != nil || v != "old" {
+		t.Fatalf("first caller = %q, %v; want the stale value", v, err)
+	}
+	got := make(chan string)
+	go func() {
+		v, err := region.GetOrCreate(ctx, r, "k", create)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	waitFor(t, "the second caller to wait", func() bool { return r.Stats().LockWaits >= 1 })
+	close(release)
+	if v := <-got; v != "new" {
+		t.Fatalf("caller without a value got %q, want the runner's new value", v)
 	}
 }
