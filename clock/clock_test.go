@@ -29,3 +29,27 @@ func TestSystem(t *testing.T) {
 		t.Fatalf("System.Now() = %v, around %v expected", got, before)
 	}
 }
+
+func TestCoarse(t *testing.T) {
+	c := clock.NewCoarse(time.Millisecond)
+	defer c.Stop()
+	first := c.Now()
+	if d := time.Since(first); d < 0 || d > time.Second {
+		t.Fatalf("coarse clock is %v away from the wall clock", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.Now().After(first) {
+		if time.Now().After(deadline) {
+			t.Fatal("coarse clock did not tick within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c.NowNano() != c.Now().UnixNano() && c.NowNano() < first.UnixNano() {
+		t.Fatal("NowNano went backwards")
+	}
+	c.Stop()
+	c.Stop() // idempotent
+	if clock.SystemCoarse() != clock.SystemCoarse() {
+		t.Fatal("SystemCoarse is not shared")
+	}
+}

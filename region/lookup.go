@@ -74,7 +74,7 @@ func judge[V any](ctx context.Context, r *Region, c *config, k string, e backend
 	case inv == SoftInvalidated:
 		st = stale
 	default:
-		if exp := c.expirationFor(o); exp > 0 && r.clock.Now().Sub(e.Meta.Created) > exp {
+		if exp := c.expirationFor(o); exp > 0 && r.nowNano()-e.Meta.Created.UnixNano() > int64(exp) {
 			st = stale
 		}
 	}
@@ -136,21 +136,21 @@ func store[V any](ctx context.Context, r *Region, c *config, k string, v V, crea
 }
 
 func (r *Region) hit(ctx context.Context, k string) {
-	r.stats.hits.Inc()
+	r.stats.hits.inc()
 	if r.observer != nil {
 		r.observe(ctx, Event{Kind: EventHit, Key: k})
 	}
 }
 
 func (r *Region) miss(ctx context.Context, k string) {
-	r.stats.misses.Inc()
+	r.stats.misses.inc()
 	if r.observer != nil {
 		r.observe(ctx, Event{Kind: EventMiss, Key: k})
 	}
 }
 
 func (r *Region) staleServed(ctx context.Context, k string) {
-	r.stats.stale.Inc()
+	r.stats.stale.inc()
 	if r.observer != nil {
 		r.observe(ctx, Event{Kind: EventStaleServed, Key: k})
 	}

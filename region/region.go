@@ -35,6 +35,7 @@ type Region struct {
 	serializer backend.Serializer
 	runner     Runner
 	clock      clock.Clock
+	coarse     *clock.Coarse // when on the system clock: judges expiry on hits
 	funcKeys   FuncKeyGenerator
 	observer   Observer
 
@@ -71,6 +72,9 @@ func New(name string, opts ...Option) *Region {
 	}
 	if r.funcKeys == nil {
 		r.funcKeys = DefaultFuncKeyGenerator
+	}
+	if r.clock == clock.System {
+		r.coarse = clock.SystemCoarse()
 	}
 	return r
 }
@@ -270,6 +274,17 @@ func (r *Region) KeyIsLocked(ctx context.Context, key string) (bool, error) {
 		return false, r.backendError(ctx, c, k, err)
 	}
 	return locked, nil
+}
+
+// nowNano is the time by which hits are judged expired: the coarse clock's
+// when the region is on the system clock (a millisecond of lag decides
+// nothing that matters there, and a clock read would cost more than the
+// hit), the region's clock otherwise.
+func (r *Region) nowNano() int64 {
+	if r.coarse != nil {
+		return r.coarse.NowNano()
+	}
+	return r.clock.Now().UnixNano()
 }
 
 func (c *config) mangle(key string) string {

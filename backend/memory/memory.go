@@ -39,14 +39,15 @@ type Options struct {
 // Store is the in-process store. It is safe for concurrent use by multiple
 // goroutines.
 type Store struct {
-	cache      *otter.Cache[string, item]
+	cache      *otter.Cache[string, *item]
 	serialized bool
 	ser        backend.Serializer
 	ttl        bool
 }
 
-// item is what the otter cache holds: the entry and, with EnableTTL, the
-// TTL it was written with (0: none).
+// item is what the otter cache holds, by pointer so that the cache moves
+// one word per read: the entry and, with EnableTTL, the TTL it was written
+// with (0: none). An item is never modified once stored.
 type item struct {
 	entry backend.Entry
 	ttl   time.Duration
@@ -77,13 +78,13 @@ func New(o Options) (*Store, error) {
 			return uint32(n)
 		}
 	}
-	opts := &otter.Options[string, item]{MaximumSize: o.MaxEntries}
+	opts := &otter.Options[string, *item]{MaximumSize: o.MaxEntries}
 	if o.MaxBytes > 0 {
 		opts.MaximumWeight = uint64(o.MaxBytes)
-		opts.Weigher = func(key string, it item) uint32 { return weigher(key, it.entry) }
+		opts.Weigher = func(key string, it *item) uint32 { return weigher(key, it.entry) }
 	}
 	if o.EnableTTL {
-		opts.ExpiryCalculator = otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
+		opts.ExpiryCalculator = otter.ExpiryWritingFunc(func(e otter.Entry[string, *item]) time.Duration {
 			if e.Value.ttl > 0 {
 				return e.Value.ttl
 			}
@@ -107,13 +108,16 @@ func New(o Options) (*Store, error) {
 // Get returns the entry stored under key.
 func (s *Store) Get(_ context.Context, key string) (backend.Entry, bool, error) {
 	it, ok := s.cache.GetIfPresent(key)
-	return it.entry, ok, nil
+	if !ok {
+		return backend.Entry{}, false, nil
+	}
+	return it.entry, true, nil
 }
 
 // Set stores e under key. A serialized store keeps e.Data, which the caller
 // must not modify afterwards.
 func (s *Store) Set(_ context.Context, key string, e backend.Entry) error {
-	s.cache.Set(key, item{entry: s.keep(e)})
+	s.cache.Set(key, &item{entry: s.keep(e)})
 	return nil
 }
 
@@ -123,7 +127,7 @@ func (s *Store) SetWithTTL(_ context.Context, key string, e backend.Entry, ttl t
 	if !s.ttl {
 		ttl = 0
 	}
-	s.cache.Set(key, item{entry: s.keep(e), ttl: ttl})
+	s.cache.Set(key, &item{entry: s.keep(e), ttl: ttl})
 	return nil
 }
 
@@ -161,7 +165,7 @@ func (s *Store) SetMulti(_ context.Context, entries []backend.KeyedEntry, ttl ti
 		ttl = 0
 	}
 	for _, ke := range entries {
-		s.cache.Set(ke.Key, item{entry: s.keep(ke.Entry), ttl: ttl})
+		s.cache.Set(ke.Key, &item{entry: s.keep(ke.Entry), ttl: ttl})
 	}
 	return nil
 }
