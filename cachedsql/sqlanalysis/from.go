@@ -16,36 +16,49 @@ func (p *parser) parseFromList(sc *scope) {
 // forms such as a JOIN b JOIN c ON … ON ….
 func (p *parser) parseFromItem(sc *scope) {
 	p.parseFromPrimary(sc)
+	// open counts joins still waiting for their ON or USING.
+	open := 0
 	for {
 		t := p.peek()
 		switch {
 		case isJoinStart(t, p.peekN(1)):
-			p.parseJoinType()
+			if p.parseJoinType() {
+				open++
+			}
 			p.parseFromPrimary(sc)
-		case t.is("on") && !p.peekN(1).is("conflict"):
+		case t.is("on") && open > 0:
+			open--
 			p.pos++
 			p.scanExpr(sc, joinStops)
-		case t.is("using") && p.peekN(1).kind == tkLParen:
+		case t.is("using") && open > 0 && p.peekN(1).kind == tkLParen:
+			open--
 			p.pos++
 			p.skipParens()
 			if p.acceptKw("as") {
 				p.expectName()
 			}
+		case open > 0:
+			p.fail("expected ON or USING after JOIN")
 		default:
 			return
 		}
 	}
 }
 
-// parseJoinType consumes [NATURAL] [INNER | CROSS | LEFT|RIGHT|FULL [OUTER]] JOIN.
-func (p *parser) parseJoinType() {
-	p.acceptKw("natural")
+// parseJoinType consumes [NATURAL] [INNER | CROSS | LEFT|RIGHT|FULL
+// [OUTER]] JOIN and reports whether the join needs an ON or USING clause
+// (all but CROSS and NATURAL joins do).
+func (p *parser) parseJoinType() (needsQual bool) {
+	needsQual = !p.acceptKw("natural")
 	switch {
-	case p.acceptKw("inner"), p.acceptKw("cross"):
+	case p.acceptKw("cross"):
+		needsQual = false
+	case p.acceptKw("inner"):
 	case p.acceptKw("left"), p.acceptKw("right"), p.acceptKw("full"):
 		p.acceptKw("outer")
 	}
 	p.expectKw("join")
+	return needsQual
 }
 
 // parseFromPrimary parses one FROM item: a table, a subquery, a

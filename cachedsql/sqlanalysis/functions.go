@@ -74,7 +74,7 @@ const defaultSafeFunctions = `
 	array_position array_positions array_fill trim_array array_reverse
 	array_sort unnest generate_series generate_subscripts
 	lower_inc upper_inc lower_inf upper_inf isempty range_merge int4range
-	int8range numrange daterange multirange int4multirange int8multirange
+	int8range numrange daterange tsrange tstzrange multirange int4multirange int8multirange
 	nummultirange datemultirange
 	make_date make_time make_interval make_timestamp
 	num_nonnulls num_nulls pg_size_pretty pg_size_bytes

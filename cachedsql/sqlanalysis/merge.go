@@ -9,10 +9,9 @@ func (p *parser) parseMerge(sc *scope) {
 	p.write(p.parseRelationExpr())
 	p.parseAlias()
 	p.expectKw("using")
-	p.parseFromItem(sc) // may take the ON condition as a join condition
-	if p.acceptKw("on") {
-		p.scanExpr(sc, mergeStops)
-	}
+	p.parseFromItem(sc)
+	p.expectKw("on")
+	p.scanExpr(sc, mergeStops)
 	if !p.isKw("when") {
 		p.fail("expected WHEN in MERGE")
 	}
