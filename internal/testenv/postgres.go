@@ -225,6 +225,7 @@ func startPostgres(opts PostgresOptions, newFunc string) (*Postgres, error) {
 			logPath:  filepath.Join(dir, "postgres.log"),
 			cred:     cred,
 			stopSig:  syscall.SIGINT, // fast shutdown: SIGTERM would wait for clients to leave
+			settle:   func() { waitShmDetached(data, 10*time.Second) },
 			ready:    func(ctx context.Context) error { return pgPing(ctx, dsn) },
 			portBusy: addrInUse,
 		}, nil
@@ -260,24 +261,62 @@ func (p *Postgres) close() {
 	_ = os.RemoveAll(p.dir)
 }
 
-// removeStaleShm removes the System V shared memory block of a server that
-// was killed and not started again. Its postmaster.pid, which a clean
-// shutdown removes, names the block on line 7 ("key id"); a start would
-// have removed the block itself, so the test binary does it in its stead.
-func removeStaleShm(data string) {
+// pgShmid returns the id of the System V shared memory block of the server
+// in data, from line 7 ("key id") of its postmaster.pid, which a clean
+// shutdown removes; ok is false when there is none.
+func pgShmid(data string) (id int, ok bool) {
 	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
 	if err != nil {
-		return
+		return 0, false
 	}
 	lines := strings.Split(string(b), "\n")
 	if len(lines) < 7 {
-		return
+		return 0, false
 	}
 	fields := strings.Fields(lines[6])
 	if len(fields) != 2 {
+		return 0, false
+	}
+	id, err = strconv.Atoi(fields[1])
+	return id, err == nil && id >= 0
+}
+
+// waitShmDetached waits, at most timeout, until no process is attached to
+// the shared memory block of the killed server in data.
+//
+// PostgreSQL puts each backend in a process group of its own (setsid), so
+// killing the postmaster's group leaves them to notice its death and exit
+// by themselves, which takes a moment; a server started before the last has
+// detached refuses to ("pre-existing shared memory block is still in use").
+func waitShmDetached(data string, timeout time.Duration) {
+	id, ok := pgShmid(data)
+	if !ok {
 		return
 	}
-	if id, err := strconv.Atoi(fields[1]); err == nil && id >= 0 {
+	want := strconv.Itoa(id)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		table, err := os.ReadFile("/proc/sysvipc/shm")
+		if err != nil {
+			return
+		}
+		attached := false
+		for _, line := range strings.Split(string(table), "\n")[1:] {
+			// key shmid perms size cpid lpid nattch …
+			if f := strings.Fields(line); len(f) > 6 && f[1] == want {
+				attached = f[6] != "0"
+			}
+		}
+		if !attached {
+			return
+		}
+	}
+}
+
+// removeStaleShm removes the System V shared memory block of a server that
+// was killed and not started again (a start would have removed it itself).
+// Removal waits for the last process to detach.
+func removeStaleShm(data string) {
+	if id, ok := pgShmid(data); ok {
 		const ipcRmid = 0
 		_, _, _ = syscall.Syscall(syscall.SYS_SHMCTL, uintptr(id), ipcRmid, 0)
 	}

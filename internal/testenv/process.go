@@ -72,6 +72,7 @@ type process struct {
 	stopSig  syscall.Signal      // the server's graceful-shutdown signal
 	ready    func(ctx context.Context) error
 	portBusy func(log string) bool // did this start fail because the port was taken?
+	settle   func()                // if set, waits after a kill until the server's helpers are gone
 
 	mu       sync.Mutex    // serialises start/stop/kill
 	cmd      *exec.Cmd     // guarded by mu; nil while not running
@@ -223,14 +224,16 @@ func (p *process) killLocked() {
 	<-p.exited
 	p.cmd, p.exited = nil, nil
 	// SIGKILL is delivered asynchronously: wait until the rest of the group
-	// is gone too (orphans are reaped by init), or a PostgreSQL started at
-	// once finds a dying backend still attached to the old shared memory
-	// block and refuses to start.
+	// is gone too (orphans are reaped by init), and whatever else settle
+	// waits for.
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		if err := syscall.Kill(-pid, 0); errors.Is(err, syscall.ESRCH) {
-			return
+			break
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if p.settle != nil {
+		p.settle()
 	}
 }
 

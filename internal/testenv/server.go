@@ -82,8 +82,10 @@ func (s *server) Restart(tb testing.TB) {
 	}
 }
 
-// Kill sends SIGKILL to the server and every process it started, as a crash
-// would, and waits until they are gone. Start brings it back.
+// Kill sends SIGKILL to the server's process group, as a crash would, and
+// waits until it is gone. PostgreSQL's backends, which live in groups of
+// their own, exit when they see the postmaster die; Kill waits for that
+// too. Start brings the server back.
 func (s *server) Kill(tb testing.TB) {
 	tb.Helper()
 	s.control(tb, "Kill").kill()
