@@ -78,11 +78,15 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		select {
 		case <-f.done:
 		case <-handedOff:
-			// The async runner took the creation: serve the stale value.
-			r.staleServed(ctx, k)
-			return staleV, nil
 		case <-ctx.Done():
 			return zero, ctx.Err()
+		}
+		if handedOff != nil && closed(handedOff) {
+			// The async runner took the creation (and may have finished it
+			// already: select picks at random among ready cases): serve
+			// the stale value.
+			r.staleServed(ctx, k)
+			return staleV, nil
 		}
 		if !lead {
 			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
@@ -105,6 +109,16 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 			return v, nil
 		}
 		staleV, st = v, nst
+	}
+}
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -123,11 +123,13 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			select {
 			case <-it.f.done:
 			case <-handedOff:
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+			if handedOff != nil && closed(handedOff) {
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
 				continue
-			case <-ctx.Done():
-				return nil, nil, ctx.Err()
 			}
 			switch {
 			case it.f.err != nil:

@@ -106,7 +106,15 @@ func TestRunnerFullQueue(t *testing.T) {
 			t.Fatalf("key %d: %q, %v; want old", i, v, err)
 		}
 	}
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // let the pool drain if the test fails early
+		}
+	}()
 	waitFor(t, "the worker to start", func() bool { return pool.Stats().Running == 1 })
+	waitFor(t, "every hand-off decided", func() bool { st := r.Stats(); return st.AsyncQueued+st.AsyncRejected == keys })
 	st := r.Stats()
 	if st.AsyncQueued+st.AsyncRejected != keys || st.AsyncRejected < keys-2 {
 		t.Fatalf("queued %d, rejected %d; want at most 2 taken (1 running, 1 queued) and the rest rejected", st.AsyncQueued, st.AsyncRejected)
