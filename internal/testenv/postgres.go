@@ -35,8 +35,11 @@ type PostgresOptions struct {
 // A server this package starts is made for speed, not durability: initdb
 // runs once per test binary (with --no-sync, trust authentication, UTF8,
 // locale C, superuser postgres) and each server starts from a copy of that
-// cluster, with fsync, synchronous_commit and full_page_writes off. Kill
-// therefore loses nothing committed to the OS, but a machine crash would.
+// cluster, with fsync, synchronous_commit and full_page_writes off. With
+// synchronous_commit off a commit returns before its WAL reaches the OS, so
+// Kill may lose the last fraction of a second of commits, as a crash of a
+// server so configured would; a test about what survives Kill sets
+// PostgresOptions{Settings: map[string]string{"synchronous_commit": "on"}}.
 // Its methods are safe for concurrent use by multiple goroutines.
 type Postgres struct {
 	server

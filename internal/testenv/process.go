@@ -147,11 +147,11 @@ func (p *process) waitReadyLocked(ctx context.Context) error {
 		last = err
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%w: %s exited during start-up (%v); its log %s ends:\n%s",
-				ErrStartFailed, p.name, p.waitErr, p.logPath, p.logTailLocked())
+			return fmt.Errorf("%w: %s exited during start-up (%v); its log ends:\n%s",
+				ErrStartFailed, p.name, p.waitErr, p.logTailLocked())
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %s not ready after %v (last check: %v); its log %s ends:\n%s",
-				ErrStartFailed, p.name, StartTimeout, last, p.logPath, p.logTailLocked())
+			return fmt.Errorf("%w: %s not ready after %v (last check: %v); its log ends:\n%s",
+				ErrStartFailed, p.name, StartTimeout, last, p.logTailLocked())
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 100*time.Millisecond)

@@ -119,11 +119,11 @@ func TestRedisPause(t *testing.T) {
 
 func TestRedisCluster(t *testing.T) {
 	t.Parallel()
-	rc := testenv.NewRedisCluster(t, testenv.RedisClusterOptions{})
+	rc := testenv.NewRedisCluster(t, testenv.RedisClusterOptions{Password: "pw"})
 	if len(rc.Addrs()) != 3 {
 		t.Fatalf("Addrs() = %v, want three", rc.Addrs())
 	}
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), MaxRedirects: 3, DialTimeout: time.Second})
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), Password: rc.Password(), MaxRedirects: 3, DialTimeout: time.Second})
 	defer c.Close()
 	ctx := context.Background()
 	// Enough keys to land on every node.
@@ -171,13 +171,14 @@ func TestSharedRedisCluster(t *testing.T) {
 
 func TestRedisSentinelFailover(t *testing.T) {
 	t.Parallel()
-	s := testenv.NewRedisSentinel(t, testenv.RedisSentinelOptions{MasterName: "testenv", DownAfter: time.Second})
+	s := testenv.NewRedisSentinel(t, testenv.RedisSentinelOptions{MasterName: "testenv", DownAfter: time.Second, Password: "pw"})
 	if len(s.SentinelAddrs()) != 3 || s.MasterName() != "testenv" {
 		t.Fatalf("SentinelAddrs() = %v, MasterName() = %q", s.SentinelAddrs(), s.MasterName())
 	}
 	c := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:    s.MasterName(),
 		SentinelAddrs: s.SentinelAddrs(),
+		Password:      s.Password(),
 		DialTimeout:   time.Second,
 	})
 	defer c.Close()
@@ -218,5 +219,16 @@ func TestSharedRedisSentinel(t *testing.T) {
 	defer c.Close()
 	if err := c.Set(context.Background(), "testenv:shared-sentinel", 1, 0).Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestStartFailureShowsTheLog(t *testing.T) {
+	t.Parallel()
+	rec := record(t, func(tb testing.TB) {
+		testenv.NewRedis(tb, testenv.RedisOptions{Config: []string{"no-such-directive yes"}})
+	})
+	if rec.skip != "" || !strings.Contains(rec.fatal, testenv.ErrStartFailed.Error()) ||
+		!strings.Contains(rec.fatal, "no-such-directive") {
+		t.Fatalf("a server that cannot start: skip %q, fatal %q; want a failure quoting its log", rec.skip, rec.fatal)
 	}
 }
