@@ -132,14 +132,15 @@ func (p *parser) functionAhead() (string, bool) {
 
 // parseRelationExpr parses [ONLY] name [*] or ONLY (name).
 func (p *parser) parseRelationExpr() Table {
-	if p.acceptKw("only") && p.peek().kind == tkLParen {
+	only := p.acceptKw("only")
+	if only && p.peek().kind == tkLParen {
 		p.pos++
 		t := p.parseTableName()
 		p.expect(tkRParen, ")")
 		return t
 	}
 	t := p.parseTableName()
-	if tok := p.peek(); tok.kind == tkOp && tok.text == "*" {
+	if tok := p.peek(); tok.kind == tkOp && tok.text == "*" && !only {
 		p.pos++
 	}
 	return t

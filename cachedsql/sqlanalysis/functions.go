@@ -38,7 +38,7 @@ const defaultSafeFunctions = `
 	var_samp corr covar_pop covar_samp regr_avgx regr_avgy regr_count
 	regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy mode
 	percentile_cont percentile_disc range_agg range_intersect_agg any_value
-	xmlagg grouping
+	xmlagg grouping merge_action
 	row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value
 	last_value nth_value
 	coalesce nullif greatest least cast
@@ -80,6 +80,7 @@ const defaultSafeFunctions = `
 	num_nonnulls num_nulls pg_size_pretty pg_size_bytes
 	host hostmask masklen netmask network broadcast family abbrev set_masklen
 	inet_same_family inet_merge
+	point box circle lseg line polygon path area center diameter radius npoints
 	to_tsvector to_tsquery plainto_tsquery phraseto_tsquery websearch_to_tsquery
 	ts_rank ts_rank_cd ts_headline setweight strip numnode querytree
 	array_to_tsvector tsvector_to_array ts_delete ts_filter

@@ -40,7 +40,7 @@ var notFunctionNames = wordSet(`between exists row values setof national
 	precision varying bit char character dec decimal float interval nchar
 	numeric time timestamp varchar inout out none over filter sets rollup cube
 	operator first next conflict insert update delete zone escape by set
-	columns rows repeatable partition matched`)
+	columns rows repeatable partition matched passing`)
 
 // aliasStopWords may follow a table reference without being its alias.
 var aliasStopWords = wordSet(`set overriding restart continue cascade

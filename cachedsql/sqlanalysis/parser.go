@@ -232,18 +232,19 @@ func (p *parser) read(t Table, sc *scope) {
 	}
 	p.res.reads = append(p.res.reads, t)
 	if isSystemCatalog(t) {
-		p.notCacheable("system catalog " + t.String())
+		p.notCacheable("system catalog or temporary table " + t.String())
 	}
 }
 
 // isSystemCatalog reports whether t is (or, unqualified, resolves first to)
 // a system catalog or view, whose contents change without any write the
-// cache could see.
+// cache could see, or a table of a session's temporary schema (pg_temp),
+// whose contents differ between the connections sharing a cache.
 func isSystemCatalog(t Table) bool {
-	switch t.Schema {
-	case "pg_catalog", "information_schema":
+	switch {
+	case t.Schema == "information_schema", strings.HasPrefix(t.Schema, "pg_"):
 		return true
-	case "":
+	case t.Schema == "":
 		return strings.HasPrefix(t.Name, "pg_")
 	}
 	return false

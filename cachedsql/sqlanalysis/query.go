@@ -96,6 +96,10 @@ func (p *parser) parseSelect(sc *scope) {
 	} else {
 		p.acceptKw("all")
 	}
+	// The select list comes first; after it only clauses may follow, so
+	// that nothing the parser does not understand is skipped as if it
+	// were an expression (it might hide a table).
+	p.scanExpr(sc, clauseStops)
 	for {
 		t := p.peek()
 		switch {
@@ -117,7 +121,7 @@ func (p *parser) parseSelect(sc *scope) {
 		case p.stops(clauseStops, t):
 			return
 		default:
-			p.scanExpr(sc, clauseStops) // the select list
+			p.fail("unexpected token in SELECT")
 		}
 	}
 }

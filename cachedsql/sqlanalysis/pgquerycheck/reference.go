@@ -241,7 +241,14 @@ func (w *walker) statement(n node) sqlanalysis.Kind {
 		return sqlanalysis.DDL
 	case "RenameStmt":
 		kind, _ := s["renameType"].(string)
-		if !tableLike[kind] {
+		switch kind {
+		case "OBJECT_TABCONSTRAINT":
+			// ALTER TABLE t RENAME CONSTRAINT: the grammar leaves
+			// relationType unset; the relation is a table.
+			kind = "OBJECT_TABLE"
+		case "OBJECT_COLUMN", "OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE":
+			// A column rename names the relation kind; a trigger, policy
+			// or rule rename (ALTER TRIGGER … ON t) is not ALTER TABLE.
 			kind, _ = s["relationType"].(string)
 		}
 		if s["relation"] == nil || !tableLike[kind] {
