@@ -621,9 +621,13 @@ func truncateIdent(s string) string {
 	if len(s) <= maxLen {
 		return s
 	}
-	n := maxLen
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	// Back up to the start of the character straddling the limit; a
+	// UTF-8 character is at most 4 bytes, so if no start byte is that
+	// close the text is not UTF-8 and is cut at the byte limit.
+	for n := maxLen; n > maxLen-utf8.UTFMax && n > 0; n-- {
+		if utf8.RuneStart(s[n]) {
+			return s[:n]
+		}
 	}
-	return s[:n]
+	return s[:maxLen]
 }

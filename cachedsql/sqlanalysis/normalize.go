@@ -62,7 +62,9 @@ func needSpace(prev, t token, toks []token, i int) bool {
 		return false
 	case t.kind == tkLParen && (prev.kind == tkQuotedIdent || prev.kind == tkIdent && !reservedKeywords[prev.val]):
 		return false // f(x), t(a, b)
-	case t.kind == tkOp && t.text == "::", prev.kind == tkOp && prev.text == "::":
+	case t.kind == tkOp && t.text == "::":
+		return prev.kind == tkOp && prev.text == ":" // ": ::" must not become ":::"
+	case prev.kind == tkOp && prev.text == "::":
 		return false
 	case t.kind == tkDot && prev.isName() && i+1 < len(toks) && dotTarget(toks[i+1]):
 		return false
