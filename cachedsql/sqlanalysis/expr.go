@@ -69,6 +69,8 @@ func isJoinStart(t, next token) bool {
 // stops it under s. It recurses into parentheses and subqueries, checks
 // every function call against the function policy, and looks at literals.
 func (p *parser) scanExpr(sc *scope, s stopSet) {
+	p.enter()
+	defer p.leave()
 	for {
 		t := p.peek()
 		if p.stops(s, t) {

@@ -15,6 +15,8 @@ func (p *parser) parseFromList(sc *scope) {
 // join conditions wherever they may close a join, which also covers nested
 // forms such as a JOIN b JOIN c ON … ON ….
 func (p *parser) parseFromItem(sc *scope) {
+	p.enter()
+	defer p.leave()
 	p.parseFromPrimary(sc)
 	// open counts joins still waiting for their ON or USING.
 	open := 0
@@ -103,12 +105,20 @@ func (p *parser) parseFromPrimary(sc *scope) {
 // startsQuery reports whether the tokens from here, past any opening
 // parentheses, start a query rather than a parenthesized join.
 func (p *parser) startsQuery() bool {
-	i := 0
-	for p.peekN(i).kind == tkLParen {
+	if p.pos >= p.parenRunStart && p.pos < p.parenRunEnd {
+		return p.parenRunQuery
+	}
+	i := p.pos
+	for i < len(p.toks) && p.toks[i].kind == tkLParen {
 		i++
 	}
-	t := p.peekN(i)
-	return t.is("select") || t.is("values") || t.is("table") || t.is("with")
+	t := eofToken
+	if i < len(p.toks) {
+		t = p.toks[i]
+	}
+	p.parenRunStart, p.parenRunEnd = p.pos, i
+	p.parenRunQuery = t.is("select") || t.is("values") || t.is("table") || t.is("with")
+	return p.parenRunQuery
 }
 
 // functionAhead reports whether a (possibly qualified) function call comes

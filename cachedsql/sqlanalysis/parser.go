@@ -13,7 +13,30 @@ type parser struct {
 	pos  int
 	an   *Analyzer
 	res  *stmtResult // the statement being analysed
+
+	// depth is the nesting of recursive calls, bounded by maxDepth.
+	depth int
+	// parenRunStart and parenRunEnd delimit the last run of "(" tokens
+	// examined by startsQuery, whose answer is parenRunQuery: nested
+	// parentheses in FROM ask the same question once per level.
+	parenRunStart, parenRunEnd int
+	parenRunQuery              bool
 }
+
+// maxDepth bounds the nesting of subqueries, parentheses and CASE, as
+// PostgreSQL's max_stack_depth does, so that pathological input fails with
+// ErrSyntax instead of exhausting the stack.
+const maxDepth = 1000
+
+// enter guards one level of recursion; defer p.leave() after it.
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.fail("statement nested too deeply")
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
 
 // stmtResult accumulates what one statement does.
 type stmtResult struct {

@@ -39,6 +39,8 @@ func (p *parser) parseQuery(sc *scope) {
 
 // parseQueryBody is parseQuery after any WITH clause.
 func (p *parser) parseQueryBody(sc *scope) {
+	p.enter()
+	defer p.leave()
 	p.parseSetOperand(sc)
 	for {
 		switch t := p.peek(); {
@@ -200,7 +202,9 @@ func (p *parser) parseWith(sc *scope) *scope {
 			p.acceptKw("materialized")
 		}
 		p.expect(tkLParen, "(")
-		body := &scope{parent: ns.parent, names: append([]string(nil), ns.names...)}
+		// The body sees the CTEs before it (all of them if recursive); the
+		// full slice expression keeps later appends out of its view.
+		body := &scope{parent: ns.parent, names: ns.names[:len(ns.names):len(ns.names)]}
 		if kind := p.parsePreparable(body); kind != Select {
 			p.notCacheable("data-modifying WITH (" + strings.ToUpper(kind.String()) + ")")
 		}
