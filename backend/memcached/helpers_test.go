@@ -83,7 +83,6 @@ func within(t *testing.T, what string, limit time.Duration, fn func() error) err
 	return err
 }
 
-
 // rawConn speaks memcached's text protocol directly, to do what the store
 // never does (write a foreign value, read a TTL).
 type rawConn struct {

@@ -52,7 +52,7 @@ func (s *Store) Locked(ctx context.Context, key string) (bool, error) {
 	if err := s.ready(ctx); err != nil {
 		return false, err
 	}
-	_, err := s.client.Get(s.lockKey(key))
+	err := s.retryStale(func() error { _, err := s.client.Get(s.lockKey(key)); return err })
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return false, nil
@@ -87,7 +87,20 @@ func (m *Mutex) TryLock(ctx context.Context) (bool, error) {
 	if m.held {
 		return false, fmt.Errorf("memcached: creation lock of %q: TryLock on a handle that already holds it", m.key)
 	}
-	err := m.s.client.Add(&memcache.Item{Key: m.item, Value: []byte(m.token), Expiration: m.s.lock.seconds})
+	item := &memcache.Item{Key: m.item, Value: []byte(m.token), Expiration: m.s.lock.seconds}
+	tried := false
+	err := m.s.retryStale(func() error {
+		err := m.s.client.Add(item)
+		if tried && errors.Is(err, memcache.ErrNotStored) {
+			// An earlier try may have reached the server before its
+			// connection broke: look whose the item is.
+			if it, gerr := m.s.client.Get(m.item); gerr == nil && string(it.Value) == m.token {
+				return nil
+			}
+		}
+		tried = true
+		return err
+	})
 	switch {
 	case errors.Is(err, memcache.ErrNotStored):
 		return false, nil
@@ -168,7 +181,8 @@ func (m *Mutex) Unlock(_ context.Context) error {
 	if m.s.closed.Load() {
 		return backend.ErrClosed
 	}
-	it, err := m.s.client.Get(m.item)
+	var it *memcache.Item
+	err := m.s.retryStale(func() (err error) { it, err = m.s.client.Get(m.item); return err })
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return fmt.Errorf("%w: memcached creation lock of %q expired before it was released", backend.ErrLockNotHeld, m.key)
@@ -220,7 +234,8 @@ func (m *Mutex) renew(stop <-chan struct{}, ended chan<- struct{}) {
 			return
 		case <-tick.C:
 		}
-		it, err := m.s.client.Get(m.item)
+		var it *memcache.Item
+		err := m.s.retryStale(func() (err error) { it, err = m.s.client.Get(m.item); return err })
 		switch {
 		case errors.Is(err, memcache.ErrCacheMiss):
 			return // expired: the lock is lost

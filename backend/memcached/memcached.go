@@ -265,7 +265,8 @@ func (s *Store) Get(ctx context.Context, key string) (backend.Entry, bool, error
 	if err != nil {
 		return backend.Entry{}, false, err
 	}
-	it, err := s.client.Get(sk)
+	var it *memcache.Item
+	err = s.retryStale(func() (err error) { it, err = s.client.Get(sk); return err })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return backend.Entry{}, false, nil
 	}
@@ -300,7 +301,7 @@ func (s *Store) SetWithTTL(ctx context.Context, key string, e backend.Entry, ttl
 
 func (s *Store) set(key, sk string, e backend.Entry, exp int32) error {
 	value := backend.MarshalRecord(e)
-	err := s.client.Set(&memcache.Item{Key: sk, Value: value, Expiration: exp})
+	err := s.retryStale(func() error { return s.client.Set(&memcache.Item{Key: sk, Value: value, Expiration: exp}) })
 	if err != nil {
 		if strings.Contains(err.Error(), "too large") {
 			return fmt.Errorf("%w: %q is %d bytes as a record; raise the server's item size limit (memcached -I) or cache smaller values: %v", ErrTooLarge, key, len(value), err)
@@ -332,7 +333,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *Store) delete(key, sk string) error {
-	if err := s.client.Delete(sk); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+	err := s.retryStale(func() error { return s.client.Delete(sk) })
+	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return s.opError("delete", key, err)
 	}
 	return nil
@@ -352,7 +354,8 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 		}
 		sks[i] = sk
 	}
-	items, err := s.client.GetMulti(sks)
+	var items map[string]*memcache.Item
+	err := s.retryStale(func() (err error) { items, err = s.client.GetMulti(sks); return err })
 	if err != nil {
 		return nil, s.opError("get_multi", fmt.Sprint(keys), err)
 	}
