@@ -25,7 +25,7 @@
 // [Analysis.UnknownWrite]. A statement is cacheable only if it is a single
 // read-only query (SELECT, VALUES, TABLE, WITH … SELECT) with no locking
 // clause (FOR UPDATE …), no TABLESAMPLE, no SELECT … INTO, no read of a
-// system catalog, no time-dependent literal ('now', 'today') and no call of a
+// system catalog or of the session's temporary schema, no time-dependent literal ('now', 'today') and no call of a
 // function that is not on the safe list. Functions fall in four classes:
 // safe (deterministic: lower, coalesce, count, jsonb_build_object, …),
 // volatile (now, random, nextval, current_setting, pg_advisory_lock, …: not
@@ -42,6 +42,22 @@
 // "public.users" are different tables to it. CTE names, aliases and table
 // functions are not tables.
 //
+// # Placeholders and normalization
+//
+// $1 is PostgreSQL's placeholder; ? (database/sql, sqlx), :name (sqlx named
+// queries) and @name are recognised too, and reported in order in
+// [Analysis.Placeholders]. "::" is a cast, ":=" and "=>" name arguments, a
+// colon inside brackets is an array slice (a[1:n]), and ?|, ?&, @>, <@ and
+// the other operators stay operators. A lone ? is always a placeholder,
+// even where a driver that only knows $n would have sent PostgreSQL's jsonb
+// ? operator; that affects neither tables nor cacheability.
+//
+// [Normalize] (also [Analysis.Normalized]) gives the canonical text for
+// cache keys: comments dropped, one space between tokens (none inside
+// brackets, before commas, around :: and dots, or between a function name
+// and its parenthesis), keywords and unquoted identifiers in lower case,
+// literals and quoted identifiers untouched.
+//
 // # What it cannot see
 //
 // The analyzer sees only the statement text. It cannot know that a name is
@@ -54,6 +70,9 @@
 // default_text_search_config, role) differ between the connections that
 // share a cache. Callers that use such features should keep those tables out
 // of the cache or declare the functions involved.
+//
+// Text the analyzer cannot parse, including nesting deeper than 1000
+// levels, is an error wrapping [ErrSyntax].
 //
 // The analyzer is not a validator: it accepts some text that PostgreSQL
 // rejects (inside expressions it only looks for subqueries, function calls
