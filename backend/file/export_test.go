@@ -1,0 +1,51 @@
+package file
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ExpiresAt reads the expiry stored with key's record, for tests of TTLs:
+// ok is false when the key is not in the file; a zero time means none.
+func (s *Store) ExpiresAt(ctx context.Context, key string) (exp time.Time, ok bool, err error) {
+	err = s.view(ctx, "test", func(b *bolt.Bucket) error {
+		if b == nil {
+			return nil
+		}
+		v := b.Get(dbKey(key))
+		if len(v) < expiryLen {
+			return nil
+		}
+		ok = true
+		if n := int64(binary.BigEndian.Uint64(v)); n != 0 {
+			exp = time.Unix(0, n)
+		}
+		return nil
+	})
+	return exp, ok, err
+}
+
+// RawLen counts the records in the file, expired ones included.
+func (s *Store) RawLen(ctx context.Context) (n int, err error) {
+	err = s.view(ctx, "test", func(b *bolt.Bucket) error {
+		if b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PutRaw stores v as key's value as it is, as a foreign writer would.
+func (s *Store) PutRaw(ctx context.Context, key string, v []byte) error {
+	return s.update(ctx, "test", func(_ *bolt.Tx, b *bolt.Bucket) error { return b.Put(dbKey(key), v) })
+}
+
+// LockPath returns the path of key's lock file.
+func (s *Store) LockPath(key string) string { return s.lockPath(key) }
+
+// RWLockPath returns the path of the read-write lock file.
+func (s *Store) RWLockPath() string { return s.rwPath }
