@@ -137,11 +137,18 @@ func TestRunnerFullQueue(t *testing.T) {
 	close(release)
 	waitFor(t, "the queue to drain", func() bool { ps := pool.Stats(); return ps.Done == uint64(st.AsyncQueued) })
 	// A rejected key is refreshed on a later call.
+	decided := func() int64 { st := r.Stats(); return st.AsyncQueued + st.AsyncRejected }
 	for i := range keys {
+		if _, fresh, _ := region.Get[string](ctx, r, itoa(int64(i))); fresh {
+			continue // refreshed by a job the runner took
+		}
+		before := decided()
 		if _, err := region.GetOrCreate(ctx, r, itoa(int64(i)), create); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, "the hand-off", func() bool { return decided() > before })
 		waitFor(t, "the runner to go idle", func() bool { ps := pool.Stats(); return ps.Queued == 0 && ps.Running == 0 })
+		waitFor(t, "the key's lock", func() bool { l, _ := r.KeyIsLocked(ctx, itoa(int64(i))); return !l })
 	}
 	vals, _ := region.GetMulti[string](ctx, r, keysUpTo(keys))
 	if len(vals) != keys {

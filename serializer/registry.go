@@ -8,13 +8,14 @@ import (
 	"github.com/dogpile-go/dogpile/backend"
 )
 
-// Default is the serializer bytes stores use unless told otherwise.
-var Default backend.Serializer = JSON
+// Default is the serializer bytes stores use unless told otherwise: [CBOR].
+var Default backend.Serializer = CBOR
 
 var registry = struct {
 	mu     sync.RWMutex
 	byName map[string]backend.Serializer // guarded by mu
 }{byName: map[string]backend.Serializer{
+	"cbor": CBOR,
 	"json": JSON,
 	"gob":  Gob,
 }}

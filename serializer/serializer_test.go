@@ -1,0 +1,89 @@
+package serializer_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/serializer"
+)
+
+type record struct {
+	ID      int64
+	Name    string
+	When    time.Time
+	Score   float64
+	Tags    []string
+	Attrs   map[string]int
+	Ptr     *int
+	Missing *string
+	Bytes   []byte
+}
+
+func sample() record {
+	n := 7
+	return record{
+		ID: -42, Name: "Zoë", When: time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.UTC),
+		Score: 0.1, Tags: []string{"a", "b"}, Attrs: map[string]int{"x": 1}, Ptr: &n, Bytes: []byte{0, 1, 255},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, name := range []string{"cbor", "json", "gob", "default"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := serializer.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := sample()
+			data, err := s.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out record
+			if err := s.Unmarshal(data, &out); err != nil {
+				t.Fatal(err)
+			}
+			if !out.When.Equal(in.When) {
+				t.Errorf("time = %v, want %v (nanoseconds must survive)", out.When, in.When)
+			}
+			out.When, in.When = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(out, in) {
+				t.Errorf("round trip = %+v, want %+v", out, in)
+			}
+		})
+	}
+}
+
+func TestUnmarshalGarbage(t *testing.T) {
+	for _, s := range []backend.Serializer{serializer.CBOR, serializer.JSON, serializer.Gob} {
+		var out record
+		if err := s.Unmarshal([]byte{0xff, 0x00, 0x13}, &out); err == nil {
+			t.Errorf("%v decoded garbage without an error", s)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if s, err := serializer.Lookup(""); err != nil || s != serializer.Default {
+		t.Fatalf("Lookup(\"\") = %v, %v", s, err)
+	}
+	if serializer.Default != serializer.CBOR {
+		t.Fatal("the default serializer is not CBOR")
+	}
+	if _, err := serializer.Lookup("pickle"); !errors.Is(err, backend.ErrBadArgument) {
+		t.Fatalf("Lookup(pickle) = %v", err)
+	}
+	serializer.Register("test-json", serializer.JSON)
+	if s, err := serializer.Lookup("test-json"); err != nil || s != serializer.JSON {
+		t.Fatalf("registered serializer: %v, %v", s, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering a name twice did not panic")
+		}
+	}()
+	serializer.Register("test-json", serializer.JSON)
+}
