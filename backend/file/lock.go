@@ -90,6 +90,9 @@ func (m *Mutex) TryLock(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("file store: creation lock of %s: TryLock on a handle that already holds it", quote(m.key))
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
 		f, err := os.OpenFile(m.path, os.O_RDWR|os.O_CREATE, m.s.mode)
 		if errors.Is(err, os.ErrNotExist) {
 			// The lock directory was removed under us: make it again.
@@ -116,9 +119,6 @@ func (m *Mutex) TryLock(ctx context.Context) (bool, error) {
 		// The holder before us unlinked the file after we opened it: our
 		// flock is on a file no one else will look at. Start again.
 		f.Close()
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
 	}
 }
 

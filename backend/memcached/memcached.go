@@ -69,8 +69,6 @@ type Options struct {
 
 	// LockWait is the first pause between attempts of [Mutex.Lock]; each
 	// pause doubles, with jitter, up to LockWaitMax. Default: 10ms.
-	//
-	// [Mutex.Lock]: https://pkg.go.dev/github.com/dogpile-go/dogpile/backend#Mutex
 	LockWait time.Duration
 
 	// LockWaitMax is the longest pause between attempts to take a lock.
@@ -357,7 +355,7 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 	var items map[string]*memcache.Item
 	err := s.retryStale(func() (err error) { items, err = s.client.GetMulti(sks); return err })
 	if err != nil {
-		return nil, s.opError("get_multi", fmt.Sprint(keys), err)
+		return nil, fmt.Errorf("memcached %s: get_multi of %d keys: %w", strings.Join(s.servers, ","), len(keys), err)
 	}
 	out := make([]backend.Entry, len(keys))
 	for i, sk := range sks {
