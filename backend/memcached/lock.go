@@ -108,9 +108,13 @@ func (m *Mutex) TryLock(ctx context.Context) (bool, error) {
 		return false, m.s.opError("add lock", m.key, err)
 	}
 	m.held = true
-	m.stop, m.ended = make(chan struct{}), make(chan struct{})
-	m.s.renewals.Add(1)
-	go m.renew(m.stop, m.ended)
+	m.s.renewMu.Lock()
+	defer m.s.renewMu.Unlock()
+	if !m.s.closed.Load() { // a closing store renews nothing
+		m.stop, m.ended = make(chan struct{}), make(chan struct{})
+		m.s.renewals.Add(1)
+		go m.renew(m.stop, m.ended)
+	}
 	return true, nil
 }
 

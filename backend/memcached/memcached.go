@@ -122,7 +122,8 @@ type Store struct {
 
 	closed   atomic.Bool
 	done     chan struct{}  // closed by Close: renewals stop
-	renewals sync.WaitGroup // running renewal goroutines
+	renewMu  sync.Mutex     // orders starting a renewal with Close
+	renewals sync.WaitGroup // running renewal goroutines; added to under renewMu
 }
 
 // lockConfig is the creation lock's settings; lock is off when !enabled.
@@ -425,7 +426,10 @@ func (s *Store) KeyMangler() backend.KeyMangler { return s.mangler }
 // then expire after their timeout) and closes the client's connections.
 // The store returns [backend.ErrClosed] afterwards.
 func (s *Store) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.renewMu.Lock()
+	first := s.closed.CompareAndSwap(false, true)
+	s.renewMu.Unlock()
+	if !first {
 		return nil
 	}
 	close(s.done)
