@@ -1,0 +1,142 @@
+package redis
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/backend"
+)
+
+// Options configure a [Store]. Exactly one of Client, URL and Universal says
+// where Redis is. The zero value of every other field means its default.
+type Options struct {
+	// Client is an existing client to use. The store does not close it.
+	Client goredis.UniversalClient
+	// URL is a redis:// or rediss:// URL of a single node, as go-redis's
+	// ParseURL reads it ("redis://user:pass@host:6379/0").
+	URL string
+	// Universal are go-redis options: one address for a single node,
+	// several for a Cluster, MasterName for Sentinel. ContextTimeoutEnabled
+	// is forced on, so that a call's context bounds it.
+	Universal *goredis.UniversalOptions
+
+	// KeyPrefix is put before every key, to share a Redis between
+	// applications. Default: none.
+	KeyPrefix string
+	// LockPrefix is put before a key (after KeyPrefix) to name its
+	// creation lock. Default: "lock:".
+	LockPrefix string
+
+	// DisableLock turns the creation lock off: the region then holds the
+	// stampede to one creator per key per process only. Default: the lock
+	// is on.
+	DisableLock bool
+	// LockTimeout is how long a lock lives without renewal: how long a
+	// crashed holder keeps others waiting. Default: 30s.
+	LockTimeout time.Duration
+	// LockRenewEvery is how often a holder extends its lock. Default:
+	// LockTimeout/3.
+	LockRenewEvery time.Duration
+	// LockSleep is the first pause between tries of a waiting Lock; it
+	// doubles, with jitter, up to LockSleepMax. Default: 5ms.
+	LockSleep time.Duration
+	// LockSleepMax caps the pause between tries. Default: 100ms.
+	LockSleepMax time.Duration
+	// LockBlockingTimeout bounds how long Lock waits before it gives up
+	// with [backend.ErrLockTimeout]. Default: no bound but the context's.
+	LockBlockingTimeout time.Duration
+
+	// Expiration is the TTL given to entries written without one
+	// (dogpile's redis_expiration_time). Default: none; entries stay until
+	// evicted, deleted or overwritten.
+	Expiration time.Duration
+
+	// Serializer is the serializer the store recommends to regions.
+	// Default: serializer.Default (CBOR).
+	Serializer backend.Serializer
+}
+
+const (
+	defaultLockTimeout  = 30 * time.Second
+	defaultLockPrefix   = "lock:"
+	defaultLockSleep    = 5 * time.Millisecond
+	defaultLockSleepMax = 100 * time.Millisecond
+)
+
+// client returns the client the options name, and whether the store owns it.
+func (o *Options) client() (goredis.UniversalClient, bool, error) {
+	set := 0
+	for _, b := range []bool{o.Client != nil, o.URL != "", o.Universal != nil} {
+		if b {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, false, fmt.Errorf("%w: give exactly one of Client, URL and Universal (%d given)", backend.ErrBadArgument, set)
+	}
+	switch {
+	case o.Client != nil:
+		return o.Client, false, nil
+	case o.URL != "":
+		opts, err := goredis.ParseURL(o.URL)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: redis URL %q: %v", backend.ErrBadArgument, redact(o.URL), err)
+		}
+		opts.ContextTimeoutEnabled = true
+		return goredis.NewClient(opts), true, nil
+	default:
+		u := *o.Universal
+		if len(u.Addrs) == 0 {
+			return nil, false, fmt.Errorf("%w: redis Universal options have no Addrs", backend.ErrBadArgument)
+		}
+		u.ContextTimeoutEnabled = true
+		return goredis.NewUniversalClient(&u), true, nil
+	}
+}
+
+func (o *Options) validate() error {
+	for name, d := range map[string]time.Duration{
+		"LockTimeout": o.LockTimeout, "LockRenewEvery": o.LockRenewEvery, "LockSleep": o.LockSleep,
+		"LockSleepMax": o.LockSleepMax, "LockBlockingTimeout": o.LockBlockingTimeout, "Expiration": o.Expiration,
+	} {
+		if d < 0 {
+			return fmt.Errorf("%w: redis %s is negative (%v)", backend.ErrBadArgument, name, d)
+		}
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = defaultLockTimeout
+	}
+	if o.LockTimeout < time.Millisecond {
+		return fmt.Errorf("%w: redis LockTimeout %v is under Redis's millisecond resolution", backend.ErrBadArgument, o.LockTimeout)
+	}
+	if o.LockRenewEvery == 0 {
+		o.LockRenewEvery = o.LockTimeout / 3
+	}
+	if o.LockRenewEvery >= o.LockTimeout {
+		return fmt.Errorf("%w: redis LockRenewEvery %v must be shorter than LockTimeout %v", backend.ErrBadArgument, o.LockRenewEvery, o.LockTimeout)
+	}
+	if o.LockSleep == 0 {
+		o.LockSleep = defaultLockSleep
+	}
+	if o.LockSleepMax == 0 {
+		o.LockSleepMax = defaultLockSleepMax
+	}
+	if o.LockSleepMax < o.LockSleep {
+		o.LockSleepMax = o.LockSleep
+	}
+	if o.LockPrefix == "" {
+		o.LockPrefix = defaultLockPrefix
+	}
+	return nil
+}
+
+// redact hides a URL's password in messages.
+func redact(u string) string {
+	if parsed, err := url.Parse(u); err == nil {
+		return parsed.Redacted()
+	}
+	return "(unparsable URL)"
+}
