@@ -26,7 +26,8 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 	}
 	o := options(opts)
 	k := c.mangle(key)
-	v, st, meta, err := lookup[V](ctx, r, c, k, o)
+	var meta backend.Metadata
+	v, st, err := lookup[V](ctx, r, c, k, o, &meta)
 	if err != nil || st != fresh {
 		var zero V
 		if err == nil {
@@ -58,7 +59,7 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 			r.miss(ctx, mangled[i])
 			continue
 		}
-		v, st, _, err := judge[V](ctx, r, c, mangled[i], e, o)
+		v, st, err := judge[V](ctx, r, c, mangled[i], &entries[i], o)
 		if err != nil {
 			return nil, err
 		}

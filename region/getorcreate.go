@@ -40,7 +40,7 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 	}
 	o := options(opts)
 	k := c.mangle(key)
-	v, st, _, err := lookup[V](ctx, r, c, k, o)
+	v, st, err := lookup[V](ctx, r, c, k, o, nil)
 	if err != nil || st == fresh {
 		if err == nil {
 			r.hit(ctx, k)
@@ -100,7 +100,7 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 			return staleV, nil
 		}
 		// The flight made nothing we can use: look again.
-		v, nst, _, err := lookup[V](ctx, r, c, k, o)
+		v, nst, err := lookup[V](ctx, r, c, k, o, nil)
 		if err != nil {
 			return zero, err
 		}
@@ -167,7 +167,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 	// may have landed its flight between our lookup and our join, or
 	// another process may have made the value while we waited for its
 	// lock. A flight stores its value before it lands, so this sees it.
-	if v, st, _, lerr := lookup[V](ctx, r, c, k, o.forRecheck()); lerr == nil && st == fresh {
+	if v, st, lerr := lookup[V](ctx, r, c, k, o.forRecheck(), nil); lerr == nil && st == fresh {
 		val = v
 		return
 	}

@@ -85,7 +85,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 				st = missing
 			)
 			if !entries[i].IsZero() {
-				if v, st, _, err = judge[V](ctx, r, c, k, entries[i], o); err != nil {
+				if v, st, err = judge[V](ctx, r, c, k, &entries[i], o); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -265,7 +265,7 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 		if entries[i].IsZero() {
 			continue
 		}
-		if v, st, _, err := judge[V](ctx, r, c, it.k, entries[i], o); err == nil && st == fresh {
+		if v, st, err := judge[V](ctx, r, c, it.k, &entries[i], o); err == nil && st == fresh {
 			it.land(ctx, r, c, v, nil, false)
 		}
 	}
