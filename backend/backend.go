@@ -47,4 +47,8 @@ type Metadata struct {
 	// missing, so an incompatible change of the stored form never reaches
 	// a caller.
 	Version uint16
+	// Tags are the versions of the entry's tags when its value was read
+	// (see [TagStore]); the entry is valid while they are current. Nil for
+	// untagged entries. Stores keep the slice as given; nobody modifies it.
+	Tags []TagVersion
 }

@@ -22,6 +22,10 @@ var (
 	// a record of a format this build reads.
 	ErrBadRecord = errors.New("backend: not a cache record of a known format")
 
+	// ErrNoTagStore is returned for a tagged operation on a store that
+	// keeps no tag versions (see [TagStore]).
+	ErrNoTagStore = errors.New("backend: store keeps no tag versions")
+
 	// ErrClosed is returned by a store that has been closed.
 	ErrClosed = errors.New("backend: closed")
 )

@@ -131,3 +131,45 @@ func ActualBackend(b Backend) Backend {
 		b = p.Proxied()
 	}
 }
+
+// TagStates passes through ([TagStore]); ErrNoTagStore when the store
+// beneath keeps no tag versions.
+func (p *ProxyBackend) TagStates(ctx context.Context, tags []string) ([]TagState, error) {
+	ts, err := TagStoreOf(p.proxied)
+	if err != nil {
+		return nil, err
+	}
+	return ts.TagStates(ctx, tags)
+}
+
+// BumpTags passes through ([TagStore]).
+func (p *ProxyBackend) BumpTags(ctx context.Context, tags []string) error {
+	ts, err := TagStoreOf(p.proxied)
+	if err != nil {
+		return err
+	}
+	return ts.BumpTags(ctx, tags)
+}
+
+// MarkPending passes through ([TagStore]).
+func (p *ProxyBackend) MarkPending(ctx context.Context, tags []string, owner string, lease time.Duration) error {
+	ts, err := TagStoreOf(p.proxied)
+	if err != nil {
+		return err
+	}
+	return ts.MarkPending(ctx, tags, owner, lease)
+}
+
+// ReleasePending passes through ([TagStore]).
+func (p *ProxyBackend) ReleasePending(ctx context.Context, tags []string, owner string, bump bool) error {
+	ts, err := TagStoreOf(p.proxied)
+	if err != nil {
+		return err
+	}
+	return ts.ReleasePending(ctx, tags, owner, bump)
+}
+
+// GetTagged passes through ([GetTagged]).
+func (p *ProxyBackend) GetTagged(ctx context.Context, key string, tags []string) (Entry, bool, []TagState, error) {
+	return GetTagged(ctx, p.proxied, key, tags)
+}

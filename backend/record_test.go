@@ -3,6 +3,7 @@ package backend_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"empty data", backend.Entry{Data: []byte{}, Meta: backend.Metadata{Created: time.Unix(0, 1), Version: 1}}},
 		{"zero time", backend.Entry{Data: []byte("x"), Meta: backend.Metadata{Version: 1}}},
 		{"before 1970", backend.Entry{Data: []byte("old"), Meta: backend.Metadata{Created: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), Version: 1}}},
+		{"tags", backend.Entry{Data: []byte("rows"), Meta: backend.Metadata{Created: time.Unix(5, 0), Version: 1, Tags: []backend.TagVersion{
+			{Tag: "app:t:public.users", Version: 1 << 62}, {Tag: "", Version: 0}, {Tag: "ключ", Version: 7},
+		}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -25,7 +29,8 @@ func TestRecordRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got.Data, tc.e.Data) || !got.Meta.Created.Equal(tc.e.Meta.Created) || got.Meta.Version != tc.e.Meta.Version {
+			if !bytes.Equal(got.Data, tc.e.Data) || !got.Meta.Created.Equal(tc.e.Meta.Created) || got.Meta.Version != tc.e.Meta.Version ||
+				!slices.Equal(got.Meta.Tags, tc.e.Meta.Tags) {
 				t.Fatalf("round trip = %+v, want %+v", got, tc.e)
 			}
 			if got.Meta.Created.IsZero() != tc.e.Meta.Created.IsZero() {
@@ -50,7 +55,8 @@ func TestRecordRejects(t *testing.T) {
 		{"short", good[:5]},
 		{"bad magic", mutate(0, 'x')},
 		{"future layout", mutate(1, 99)},
-		{"unknown flags", mutate(2, 1)},
+		{"unknown flags", mutate(2, 2)},
+		{"tag flag without tags", mutate(2, 1)},
 		{"json", []byte(`{"ct": 1, "v": 2}|payload`)},
 	}
 	for _, tc := range tests {
@@ -70,9 +76,11 @@ func FuzzUnmarshalRecord(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// What decodes re-encodes to the same bytes.
-		if again := backend.MarshalRecord(e); !bytes.Equal(again, data) {
-			t.Fatalf("re-encoding %x gave %x", data, again)
+		// What decodes re-encodes to a record that decodes the same.
+		again, err := backend.UnmarshalRecord(backend.MarshalRecord(e))
+		if err != nil || !bytes.Equal(again.Data, e.Data) || !slices.Equal(again.Meta.Tags, e.Meta.Tags) ||
+			again.Meta.Version != e.Meta.Version || !again.Meta.Created.Equal(e.Meta.Created) {
+			t.Fatalf("re-encoding %x gave %+v, %v; want %+v", data, again, err, e)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
@@ -26,8 +27,8 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 	}
 	o := options(opts)
 	k := c.mangle(key)
-	var meta backend.Metadata
-	v, st, err := lookup[V](ctx, r, c, k, o, &meta)
+	var info lookupInfo
+	v, st, err := lookup[V](ctx, r, c, k, o, &info)
 	if err != nil || st != fresh {
 		var zero V
 		if err == nil {
@@ -36,7 +37,7 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 		return zero, backend.Metadata{}, false, err
 	}
 	r.hit(ctx, k)
-	return v, meta, true, nil
+	return v, info.meta, true, nil
 }
 
 // GetMulti returns the fresh values cached under keys, as [Get] judges
@@ -49,26 +50,18 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 	}
 	o := options(opts)
 	mangled := mangleAll(c, keys)
-	entries, err := backend.GetMulti(ctx, c.backend, mangled)
+	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o)
 	if err != nil {
-		return map[string]V{}, r.backendError(ctx, c, "", err)
+		return nil, err
 	}
 	out := make(map[string]V, len(keys))
-	for i, e := range entries {
-		if e.IsZero() {
-			r.miss(ctx, mangled[i])
-			continue
-		}
-		v, st, err := judge[V](ctx, r, c, mangled[i], &entries[i], o)
-		if err != nil {
-			return nil, err
-		}
+	for i, st := range sts {
 		if st != fresh {
 			r.miss(ctx, mangled[i])
 			continue
 		}
 		r.hit(ctx, mangled[i])
-		out[keys[i]] = v
+		out[keys[i]] = vals[i]
 	}
 	return out, nil
 }
@@ -85,10 +78,15 @@ func Set[V any](ctx context.Context, r *Region, key string, v V, opts ...CallOpt
 }
 
 func set[V any](ctx context.Context, r *Region, c *config, k string, v V, o *callOptions) error {
+	tags, err := currentTagVersions(ctx, r, c, o)
+	if err != nil {
+		return err
+	}
 	e, err := entryFor(c, v, r.clock.Now())
 	if err != nil {
 		return err // a value that cannot be encoded is the caller's error
 	}
+	e.Meta.Tags = tags
 	if err := backend.SetWithTTL(ctx, c.backend, k, e, c.ttlFor(o)); err != nil {
 		return r.writeError(ctx, c, k, err)
 	}
@@ -109,15 +107,56 @@ func setMulti[V any](ctx context.Context, r *Region, c *config, values map[strin
 	if len(values) == 0 {
 		return nil
 	}
+	tags, err := currentTagVersions(ctx, r, c, o)
+	if err != nil {
+		return err
+	}
 	entries := make([]backend.KeyedEntry, 0, len(values))
 	for key, v := range values {
 		e, err := entryFor(c, v, created)
 		if err != nil {
 			return err
 		}
+		e.Meta.Tags = tags
 		entries = append(entries, backend.KeyedEntry{Key: c.mangle(key), Entry: e})
 	}
 	if err := backend.SetMulti(ctx, c.backend, entries, c.ttlFor(o)); err != nil {
+		return r.writeError(ctx, c, "", err)
+	}
+	return nil
+}
+
+// currentTagVersions reads the versions of a call's tags, for a value the
+// caller stores itself. A tag's pending mark does not stop it: the value
+// records the version from before the writer's bump, so the bump
+// invalidates it.
+func currentTagVersions(ctx context.Context, r *Region, c *config, o *callOptions) ([]backend.TagVersion, error) {
+	if len(o.tags) == 0 {
+		return nil, nil
+	}
+	ts, err := backend.TagStoreOf(c.backend)
+	if err != nil {
+		return nil, fmt.Errorf("region %q: tagged call: %w", r.name, err)
+	}
+	states, err := ts.TagStates(ctx, o.tags)
+	if err != nil {
+		return nil, r.writeError(ctx, c, "", err)
+	}
+	return tagVersions(o.tags, states), nil
+}
+
+// InvalidateTags invalidates, in every process that shares the backend,
+// every value tagged with any of tags (see [WithTags]).
+func (r *Region) InvalidateTags(ctx context.Context, tags ...string) error {
+	c, err := r.configured()
+	if err != nil {
+		return err
+	}
+	ts, err := backend.TagStoreOf(c.backend)
+	if err != nil {
+		return fmt.Errorf("region %q: %w", r.name, err)
+	}
+	if err := ts.BumpTags(ctx, normalizeTags(tags)); err != nil {
 		return r.writeError(ctx, c, "", err)
 	}
 	return nil

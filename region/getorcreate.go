@@ -54,7 +54,7 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k string, staleV V, st state, create Creator[V], o *callOptions) (V, error) {
 	var zero V
 	for {
-		if st == missing {
+		if st == missing || st == bypass {
 			r.miss(ctx, k)
 		}
 		f, lead := r.flights.join(k)
@@ -101,6 +101,9 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		}
 		// The flight made nothing we can use: look again.
 		v, nst, err := lookup[V](ctx, r, c, k, o, nil)
+		if nst == bypass {
+			nst = missing // nothing to serve: wait for or lead a creation
+		}
 		if err != nil {
 			return zero, err
 		}
@@ -167,11 +170,20 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 	// may have landed its flight between our lookup and our join, or
 	// another process may have made the value while we waited for its
 	// lock. A flight stores its value before it lands, so this sees it.
-	if v, st, lerr := lookup[V](ctx, r, c, k, o.forRecheck(), nil); lerr == nil && st == fresh {
+	// For a tagged call this look also reads the tag versions the new
+	// value will record: read before the creator runs, as they must be.
+	var info lookupInfo
+	v, st, lerr := lookup[V](ctx, r, c, k, o.forRecheck(), &info)
+	if lerr != nil {
+		err = lerr
+		return
+	}
+	if st == fresh {
 		val = v
 		return
 	}
-	if hadStale && r.runner != nil {
+	w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
+	if hadStale && r.runner != nil && !w.skip {
 		held := mu
 		job := func() (jerr error) {
 			var v V
@@ -188,7 +200,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 				}
 				r.flights.land(k, f, jval, jerr, false)
 			}()
-			v, jerr = createAndStore(ctx, r, c, key, k, create, o)
+			v, jerr = createAndStore(ctx, r, c, key, k, create, o, w)
 			return jerr
 		}
 		// The caller that started this serves its stale value from now
@@ -206,18 +218,25 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		retry = true
 		return
 	}
-	var v V
-	v, err = createAndStore(ctx, r, c, key, k, create, o)
+	var created V
+	created, err = createAndStore(ctx, r, c, key, k, create, o, w)
 	if err == nil {
-		val = v
+		val = created
 	}
 }
 
-// createAndStore calls the creator and stores what it made, unless
-// ShouldCache rejects it. The value is stamped with the time the creation
-// started, not ended, so that a value computed from data read before an
-// invalidation never counts as made after it.
-func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k string, create Creator[V], o *callOptions) (V, error) {
+// write says how a created value is stored: with which tag versions, or
+// not at all (a tag is pending).
+type write struct {
+	tags []backend.TagVersion
+	skip bool
+}
+
+// createAndStore calls the creator and stores what it made, unless w says
+// not to or ShouldCache rejects it. The value is stamped with the time the
+// creation started, not ended, so that a value computed from data read
+// before an invalidation never counts as made after it.
+func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k string, create Creator[V], o *callOptions, w write) (V, error) {
 	created := r.clock.Now()
 	start := time.Now()
 	v, err := callCreator(ctx, key, create)
@@ -228,10 +247,10 @@ func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k str
 	}
 	r.stats.created.Add(1)
 	r.observe(ctx, Event{Kind: EventCreated, Key: k, Duration: time.Since(start)})
-	if o.shouldCache != nil && !o.shouldCache(v) {
+	if w.skip || (o.shouldCache != nil && !o.shouldCache(v)) {
 		return v, nil
 	}
-	return v, store(ctx, r, c, k, v, created, o)
+	return v, store(ctx, r, c, k, v, created, w.tags, o)
 }
 
 // callCreator runs create, turning a panic into a *PanicError.

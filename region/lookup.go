@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -20,24 +21,110 @@ const (
 	stale
 	// fresh: returned as it is.
 	fresh
+	// bypass: the call is tagged and a tag is pending (or its state could
+	// not be read): no cached value may be served or stored; callers call
+	// the creator, still one per key in the process.
+	bypass
 )
 
-// lookup reads k from the backend and judges what it finds; when meta is
-// not nil it receives the entry's metadata. A backend error is a miss
-// unless the region is strict.
-func lookup[V any](ctx context.Context, r *Region, c *config, k string, o *callOptions, meta *backend.Metadata) (V, state, error) {
+// lookupInfo receives what a lookup learnt besides the value.
+type lookupInfo struct {
+	meta   backend.Metadata   // the entry's metadata, when one was found
+	states []backend.TagState // the states of the call's tags, read with the entry
+}
+
+// lookup reads k from the backend and judges what it finds; when info is
+// not nil it receives the entry's metadata and the tag states. A backend
+// error is a miss (or, for a tagged call, a bypass) unless the region is
+// strict.
+func lookup[V any](ctx context.Context, r *Region, c *config, k string, o *callOptions, info *lookupInfo) (V, state, error) {
+	var zero V
+	if len(o.tags) > 0 {
+		return lookupTagged[V](ctx, r, c, k, o, info)
+	}
 	e, ok, err := c.backend.Get(ctx, k)
 	if err != nil || !ok {
-		var zero V
 		if err != nil {
 			err = r.backendError(ctx, c, k, err)
 		}
 		return zero, missing, err
 	}
-	if meta != nil {
-		*meta = e.Meta
+	if info != nil {
+		info.meta = e.Meta
 	}
 	return judge[V](ctx, r, c, k, &e, o)
+}
+
+// lookupTagged is lookup for a tagged call: the entry and the states of its
+// tags come back together, and the entry counts only if its recorded tag
+// versions are the current ones.
+func lookupTagged[V any](ctx context.Context, r *Region, c *config, k string, o *callOptions, info *lookupInfo) (V, state, error) {
+	var zero V
+	e, ok, states, err := backend.GetTagged(ctx, c.backend, k, o.tags)
+	if err != nil {
+		if errors.Is(err, backend.ErrNoTagStore) {
+			return zero, missing, fmt.Errorf("region %q: tagged call: %w", r.name, err)
+		}
+		// Tags that cannot be read cannot validate anything.
+		return zero, bypass, r.backendError(ctx, c, k, err)
+	}
+	if info != nil {
+		info.states = states
+		info.meta = e.Meta
+	}
+	switch {
+	case backend.AnyPending(states):
+		return zero, bypass, nil
+	case !ok, !backend.TagsMatch(e.Meta.Tags, o.tags, states):
+		return zero, missing, nil
+	}
+	return judge[V](ctx, r, c, k, &e, o)
+}
+
+// lookupMulti reads many keys (already mangled) and judges each, in one
+// backend round trip where the backend allows, plus one for the states of
+// a tagged call's tags, which it returns. A backend failure makes every key
+// missing (bypassed, for a tagged call) unless the region is strict.
+func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, o *callOptions) ([]V, []state, []backend.TagState, error) {
+	vals := make([]V, len(ks))
+	sts := make([]state, len(ks))
+	var states []backend.TagState
+	if len(o.tags) > 0 {
+		ts, err := backend.TagStoreOf(c.backend)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("region %q: tagged call: %w", r.name, err)
+		}
+		// The states are read before the entries: an entry written after
+		// a bump that this read missed records the new versions, and does
+		// not match the old ones, so the race only costs a miss.
+		states, err = ts.TagStates(ctx, o.tags)
+		if err != nil {
+			for i := range sts {
+				sts[i] = bypass
+			}
+			return vals, sts, nil, r.backendError(ctx, c, "", err)
+		}
+		if backend.AnyPending(states) {
+			for i := range sts {
+				sts[i] = bypass
+			}
+			return vals, sts, states, nil
+		}
+	}
+	entries, err := backend.GetMulti(ctx, c.backend, ks)
+	if err != nil {
+		return vals, sts, states, r.backendError(ctx, c, "", err)
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.IsZero() || (states != nil && !backend.TagsMatch(e.Meta.Tags, o.tags, states)) {
+			continue // missing
+		}
+		if vals[i], sts[i], err = judge[V](ctx, r, c, ks[i], e, o); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return vals, sts, states, nil
 }
 
 // judge decides whether a stored entry is fresh, stale or as good as
@@ -127,10 +214,25 @@ func entryFor[V any](c *config, v V, created time.Time) (backend.Entry, error) {
 	return e, nil
 }
 
-// store writes v under k. It returns an error only when the region is
-// strict; otherwise failures are counted and reported.
-func store[V any](ctx context.Context, r *Region, c *config, k string, v V, created time.Time, o *callOptions) error {
+// tagVersions pairs the call's tags with the states read before a value
+// was made, for the entry's metadata.
+func tagVersions(tags []string, states []backend.TagState) []backend.TagVersion {
+	if len(tags) == 0 || len(states) != len(tags) {
+		return nil
+	}
+	out := make([]backend.TagVersion, len(tags))
+	for i, t := range tags {
+		out[i] = backend.TagVersion{Tag: t, Version: states[i].Version}
+	}
+	return out
+}
+
+// store writes v under k, with the tag versions read before it was made.
+// It returns an error only when the region is strict; otherwise failures are
+// counted and reported.
+func store[V any](ctx context.Context, r *Region, c *config, k string, v V, created time.Time, tags []backend.TagVersion, o *callOptions) error {
 	e, err := entryFor(c, v, created)
+	e.Meta.Tags = tags
 	if err == nil {
 		err = backend.SetWithTTL(ctx, c.backend, k, e, c.ttlFor(o))
 	}

@@ -70,31 +70,19 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	pending = slices.Compact(pending)
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
-		entries, err := backend.GetMulti(ctx, c.backend, mangled)
+		vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o)
 		if err != nil {
-			if err := r.backendError(ctx, c, "", err); err != nil {
-				return nil, nil, err
-			}
-			entries = make([]backend.Entry, len(pending))
+			return nil, nil, err
 		}
 		var items, led []*multiItem[V]
 		for i, key := range pending {
-			k := mangled[i]
-			var (
-				v  V
-				st = missing
-			)
-			if !entries[i].IsZero() {
-				if v, st, err = judge[V](ctx, r, c, k, &entries[i], o); err != nil {
-					return nil, nil, err
-				}
-			}
+			k, v, st := mangled[i], vals[i], sts[i]
 			switch st {
 			case fresh:
 				r.hit(ctx, k)
 				results[key] = outcome{v, true}
 				continue
-			case missing:
+			case missing, bypass:
 				r.miss(ctx, k)
 			}
 			f, lead := r.flights.join(k)
@@ -192,13 +180,19 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 			it.mu = mu
 		}
 	}
-	recheck(ctx, r, c, items, o)
+	w, err := recheck(ctx, r, c, items, o)
+	if err != nil {
+		for _, it := range items {
+			it.land(ctx, r, c, nil, err, false)
+		}
+		return
+	}
 
 	var now, later []*multiItem[V]
 	for _, it := range items {
 		switch {
 		case it.landed:
-		case it.hadStale && r.runner != nil:
+		case it.hadStale && r.runner != nil && !w.skip:
 			it.async = true
 			later = append(later, it)
 		default:
@@ -213,7 +207,7 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 				}
 				landAll(ctx, r, c, later, err)
 			}()
-			return createBatch(ctx, r, c, later, create, o)
+			return createBatch(ctx, r, c, later, create, o, w)
 		}
 		for _, it := range later {
 			close(it.f.handedOff) // before the job can finish: see fly
@@ -233,15 +227,17 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 		}
 	}
 	if len(now) > 0 {
-		landAll(ctx, r, c, now, createBatch(ctx, r, c, now, create, o))
+		landAll(ctx, r, c, now, createBatch(ctx, r, c, now, create, o, w))
 	}
 }
 
 // recheck looks again at the items still to create, now that they are
 // ours: another caller may have landed its flight between our lookup and our
 // join, or another process may have made a value while we waited for its
-// lock. Fresh ones are landed with what was found.
-func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], o *callOptions) {
+// lock. Fresh ones are landed with what was found. It returns how the
+// others are to be stored: with the tag versions read now, before their
+// creator runs, or not at all when a tag is pending.
+func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], o *callOptions) (write, error) {
 	var open []*multiItem[V]
 	for _, it := range items {
 		if !it.landed {
@@ -249,26 +245,26 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 		}
 	}
 	if len(open) == 0 {
-		return
+		return write{}, nil
 	}
 	ks := make([]string, len(open))
 	for i, it := range open {
 		ks[i] = it.k
 	}
-	entries, err := backend.GetMulti(ctx, c.backend, ks)
+	vals, sts, states, err := lookupMulti[V](ctx, r, c, ks, o.forRecheck())
 	if err != nil {
-		_ = r.backendError(ctx, c, "", err) // counted; create them, as if nothing was found
-		return
+		return write{}, err
 	}
-	o = o.forRecheck()
+	w := write{tags: tagVersions(o.tags, states)}
 	for i, it := range open {
-		if entries[i].IsZero() {
-			continue
-		}
-		if v, st, err := judge[V](ctx, r, c, it.k, &entries[i], o); err == nil && st == fresh {
-			it.land(ctx, r, c, v, nil, false)
+		switch sts[i] {
+		case fresh:
+			it.land(ctx, r, c, vals[i], nil, false)
+		case bypass:
+			w.skip = true
 		}
 	}
+	return w, nil
 }
 
 // land releases the item's backend lock, if held, and lands its flight,
@@ -298,7 +294,7 @@ func landAll[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 
 // createBatch calls the creator once for items, stores what it made and
 // lands each item with its value.
-func createBatch[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], create multiCreator[V], o *callOptions) error {
+func createBatch[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], create multiCreator[V], o *callOptions, w write) error {
 	keys := make([]string, len(items))
 	for i, it := range items {
 		keys[i] = it.key
@@ -315,7 +311,7 @@ func createBatch[V any](ctx context.Context, r *Region, c *config, items []*mult
 	r.observe(ctx, Event{Kind: EventCreated, Key: items[0].k, Duration: time.Since(start)})
 	toStore := make([]backend.KeyedEntry, 0, len(items))
 	for i, it := range items {
-		if present != nil && !present[i] {
+		if w.skip || (present != nil && !present[i]) {
 			continue
 		}
 		if o.shouldCache != nil && !o.shouldCache(vals[i]) {
@@ -326,6 +322,7 @@ func createBatch[V any](ctx context.Context, r *Region, c *config, items []*mult
 			_ = r.backendError(ctx, c, it.k, err)
 			continue
 		}
+		e.Meta.Tags = w.tags
 		toStore = append(toStore, backend.KeyedEntry{Key: it.k, Entry: e})
 	}
 	if err := backend.SetMulti(ctx, c.backend, toStore, c.ttlFor(o)); err != nil {

@@ -1,6 +1,7 @@
 package region
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
@@ -68,6 +69,7 @@ type callOptions struct {
 	ignoreExpiration bool
 	shouldCache      func(any) bool
 	storeTTL         time.Duration // 0: the region's
+	tags             []string      // sorted, without repeats; nil: untagged
 
 	// recheck marks the second look a creation takes at its key, whose
 	// decode failures the first look already counted.
@@ -118,6 +120,34 @@ func ShouldCache[V any](f func(V) bool) CallOption {
 // d (see [backend.TTLSetter]), instead of the region's Config.StoreTTL.
 func WithStoreTTL(d time.Duration) CallOption {
 	return func(o *callOptions) { o.storeTTL = d }
+}
+
+// WithTags tags the values this call reads or makes. A tagged value records
+// the versions its tags had before it was made, and is used only while they
+// are all unchanged: [Region.InvalidateTags] (or any process bumping one of
+// the tags in the backend) invalidates at once every value carrying the tag.
+// While a tag is pending (a writer holds it), tagged calls neither serve
+// nor store cached values: they call the creator, still once per key in the
+// process. Tags need a backend that keeps tag versions
+// ([backend.TagStore]); the memory and Redis stores do.
+//
+// The same key must always be asked for with the same tags.
+func WithTags(tags ...string) CallOption {
+	norm := normalizeTags(tags)
+	return func(o *callOptions) { o.tags = norm }
+}
+
+// normalizeTags sorts tags and drops repeats, copying only when needed.
+func normalizeTags(tags []string) []string {
+	if len(tags) == 0 {
+		return nil
+	}
+	if slices.IsSorted(tags) && len(slices.Compact(slices.Clone(tags))) == len(tags) {
+		return slices.Clone(tags)
+	}
+	out := slices.Clone(tags)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // collect applies opts. It is called only when there are options, so that

@@ -30,6 +30,14 @@ type Harness struct {
 	// b (another client, another process's view), for the lock tests.
 	// Without it the lock tests use b for both sides.
 	SecondHandle func(t *testing.T, b backend.Backend) backend.Backend
+	// AdvanceClock, when set, moves the clock that times the leases of
+	// pending tag marks (the store's Clock option) by d. Without it the
+	// lease test is skipped.
+	AdvanceClock func(t *testing.T, d time.Duration)
+	// ForgetTag, when set, makes the store lose its version of tag, as an
+	// eviction or a flush would; the suite then checks that the tag comes
+	// back with a version no entry can hold.
+	ForgetTag func(t *testing.T, b backend.Backend, tag string)
 }
 
 // Run runs the conformance suite.
@@ -52,6 +60,12 @@ func Run(t *testing.T, h Harness) {
 		{"MutexWait", testMutexWait},
 		{"Concurrent", testConcurrent},
 		{"CanceledContext", testCanceledContext},
+		{"EntryTags", testEntryTags},
+		{"TagVersions", testTagVersions},
+		{"TagPending", testTagPending},
+		{"TagLease", testTagLease},
+		{"TagLost", testTagLost},
+		{"GetTagged", testGetTagged},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -455,5 +469,200 @@ func testCanceledContext(t *testing.T, _ Harness, b backend.Backend) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("operations with a canceled context did not return within 10s")
+	}
+}
+
+func tagStore(t *testing.T, b backend.Backend) backend.TagStore {
+	t.Helper()
+	ts, err := backend.TagStoreOf(b)
+	if err != nil {
+		t.Skip("store keeps no tag versions (not a TagStore)")
+	}
+	return ts
+}
+
+func states(t *testing.T, ts backend.TagStore, tags ...string) []backend.TagState {
+	t.Helper()
+	st, err := ts.TagStates(ctxBg, tags)
+	if err != nil {
+		t.Fatalf("TagStates(%q): %v", tags, err)
+	}
+	if len(st) != len(tags) {
+		t.Fatalf("TagStates(%q) returned %d states", tags, len(st))
+	}
+	return st
+}
+
+func testEntryTags(t *testing.T, _ Harness, b backend.Backend) {
+	k := key(b, "tagged-entry")
+	e := entry(b, "rows", created, 1)
+	e.Meta.Tags = []backend.TagVersion{{Tag: "t:users", Version: 1 << 60}, {Tag: "t:orders", Version: 3}}
+	mustSet(t, b, k, e)
+	got, ok := mustGet(t, b, k)
+	if !ok {
+		t.Fatal("tagged entry missing")
+	}
+	if len(got.Meta.Tags) != 2 || got.Meta.Tags[0] != e.Meta.Tags[0] || got.Meta.Tags[1] != e.Meta.Tags[1] {
+		t.Fatalf("entry tags came back as %v, want %v", got.Meta.Tags, e.Meta.Tags)
+	}
+}
+
+func testTagVersions(t *testing.T, _ Harness, b backend.Backend) {
+	ts := tagStore(t, b)
+	tags := []string{key(b, "tag:a"), key(b, "tag:b")}
+	first := states(t, ts, tags...)
+	if again := states(t, ts, tags...); again[0] != first[0] || again[1] != first[1] {
+		t.Fatalf("tag states changed without a bump: %v then %v", first, again)
+	}
+	if first[0].Pending || first[1].Pending {
+		t.Fatalf("new tags are pending: %v", first)
+	}
+	if err := ts.BumpTags(ctxBg, tags[:1]); err != nil {
+		t.Fatal(err)
+	}
+	after := states(t, ts, tags...)
+	if after[0].Version == first[0].Version {
+		t.Fatal("BumpTags did not change the version")
+	}
+	if after[1] != first[1] {
+		t.Fatalf("bumping one tag changed another: %v then %v", first[1], after[1])
+	}
+	seen := map[uint64]bool{first[0].Version: true, after[0].Version: true}
+	for range 5 {
+		if err := ts.BumpTags(ctxBg, tags[:1]); err != nil {
+			t.Fatal(err)
+		}
+		v := states(t, ts, tags[0])[0].Version
+		if seen[v] {
+			t.Fatalf("a bump gave back a version the tag had before (%d)", v)
+		}
+		seen[v] = true
+	}
+}
+
+func testTagPending(t *testing.T, h Harness, b backend.Backend) {
+	ts := tagStore(t, b)
+	other := ts
+	if h.SecondHandle != nil {
+		other = tagStore(t, h.SecondHandle(t, b))
+	}
+	tag := key(b, "tag:pending")
+	before := states(t, ts, tag)[0]
+	if err := ts.MarkPending(ctxBg, []string{tag}, "writer-1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.MarkPending(ctxBg, []string{tag}, "writer-2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if st := states(t, other, tag)[0]; !st.Pending || st.Version != before.Version {
+		t.Fatalf("marked tag = %+v, want pending at version %d (seen from another handle)", st, before.Version)
+	}
+	// One writer rolls back: the other still holds the tag.
+	if err := ts.ReleasePending(ctxBg, []string{tag}, "writer-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if st := states(t, other, tag)[0]; !st.Pending || st.Version != before.Version {
+		t.Fatalf("after one of two writers rolled back: %+v, want still pending, version unchanged", st)
+	}
+	// The other commits: bumped and released together.
+	if err := ts.ReleasePending(ctxBg, []string{tag}, "writer-2", true); err != nil {
+		t.Fatal(err)
+	}
+	st := states(t, other, tag)[0]
+	if st.Pending || st.Version == before.Version {
+		t.Fatalf("after the commit: %+v, want released and bumped", st)
+	}
+	// Releasing marks one does not hold is harmless.
+	if err := ts.ReleasePending(ctxBg, []string{tag}, "nobody", false); err != nil {
+		t.Fatalf("ReleasePending of an owner with no marks: %v", err)
+	}
+}
+
+func testTagLease(t *testing.T, h Harness, b backend.Backend) {
+	if h.AdvanceClock == nil {
+		t.Skip("no clock to move (Harness.AdvanceClock)")
+	}
+	ts := tagStore(t, b)
+	tag := key(b, "tag:lease")
+	if err := ts.MarkPending(ctxBg, []string{tag}, "crashed-writer", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h.AdvanceClock(t, 29*time.Second)
+	if !states(t, ts, tag)[0].Pending {
+		t.Fatal("mark lapsed before its lease ended")
+	}
+	// The writer renews.
+	if err := ts.MarkPending(ctxBg, []string{tag}, "crashed-writer", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h.AdvanceClock(t, 29*time.Second)
+	if !states(t, ts, tag)[0].Pending {
+		t.Fatal("a renewed mark lapsed before its new lease ended")
+	}
+	h.AdvanceClock(t, 2*time.Second)
+	if states(t, ts, tag)[0].Pending {
+		t.Fatal("a dead writer's mark outlived its lease")
+	}
+}
+
+func testTagLost(t *testing.T, h Harness, b backend.Backend) {
+	if h.ForgetTag == nil {
+		t.Skip("store cannot be made to lose a version (Harness.ForgetTag)")
+	}
+	ts := tagStore(t, b)
+	tag := key(b, "tag:lost")
+	seen := map[uint64]bool{}
+	for range 3 {
+		seen[states(t, ts, tag)[0].Version] = true
+		if err := ts.BumpTags(ctxBg, []string{tag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen[states(t, ts, tag)[0].Version] = true
+	for range 3 {
+		h.ForgetTag(t, b, tag)
+		v := states(t, ts, tag)[0].Version
+		if seen[v] {
+			t.Fatalf("a lost version came back as %d, which entries may hold", v)
+		}
+		seen[v] = true
+		if err := ts.BumpTags(ctxBg, []string{tag}); err != nil {
+			t.Fatal(err)
+		}
+		seen[states(t, ts, tag)[0].Version] = true
+	}
+	// A bump of a lost version also gives a version never seen.
+	h.ForgetTag(t, b, tag)
+	if err := ts.BumpTags(ctxBg, []string{tag}); err != nil {
+		t.Fatal(err)
+	}
+	if v := states(t, ts, tag)[0].Version; seen[v] {
+		t.Fatalf("bumping a lost version gave %d, which entries may hold", v)
+	}
+}
+
+func testGetTagged(t *testing.T, _ Harness, b backend.Backend) {
+	ts := tagStore(t, b)
+	k, tags := key(b, "tagged"), []string{key(b, "tag:x"), key(b, "tag:y")}
+	want := states(t, ts, tags...)
+	e := entry(b, "v", created, 1)
+	e.Meta.Tags = []backend.TagVersion{{Tag: tags[0], Version: want[0].Version}, {Tag: tags[1], Version: want[1].Version}}
+	mustSet(t, b, k, e)
+	got, ok, st, err := backend.GetTagged(ctxBg, b, k, tags)
+	if err != nil || !ok {
+		t.Fatalf("GetTagged = %v, %v", ok, err)
+	}
+	if !backend.TagsMatch(got.Meta.Tags, tags, st) {
+		t.Fatalf("a fresh tagged entry does not match its tags: %v vs %v", got.Meta.Tags, st)
+	}
+	if err := ts.BumpTags(ctxBg, tags[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, _, st, _ = backend.GetTagged(ctxBg, b, k, tags)
+	if backend.TagsMatch(got.Meta.Tags, tags, st) {
+		t.Fatal("an entry still matches after one of its tags was bumped")
+	}
+	if _, ok, st, err := backend.GetTagged(ctxBg, b, key(b, "no-such-key"), tags); err != nil || ok || len(st) != 2 {
+		t.Fatalf("GetTagged of a missing key = %v, %v, %v; want the states and no entry", ok, st, err)
 	}
 }

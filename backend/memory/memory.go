@@ -9,6 +9,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/serializer"
 )
 
@@ -34,12 +35,16 @@ type Options struct {
 	// passes ([backend.TTLSetter]). Without it a TTL is ignored and entries
 	// stay until evicted or deleted. It costs a clock read per hit.
 	EnableTTL bool
+	// Clock times the leases of pending tag marks ([backend.TagStore]).
+	// Default: [clock.System].
+	Clock clock.Clock
 }
 
 // Store is the in-process store. It is safe for concurrent use by multiple
 // goroutines.
 type Store struct {
 	cache      *otter.Cache[string, *item]
+	tags       tagTable
 	serialized bool
 	ser        backend.Serializer
 	ttl        bool
@@ -96,6 +101,11 @@ func New(o Options) (*Store, error) {
 		return nil, fmt.Errorf("%w: memory store: %v", backend.ErrBadArgument, err)
 	}
 	s := &Store{cache: cache, serialized: o.Serialized, ttl: o.EnableTTL}
+	c := o.Clock
+	if c == nil {
+		c = clock.System
+	}
+	s.tags.now = c.Now
 	if o.Serialized {
 		s.ser = o.Serializer
 		if s.ser == nil {

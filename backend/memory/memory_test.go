@@ -10,6 +10,7 @@ import (
 	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/backendtest"
 	"github.com/dogpile-go/dogpile/backend/memory"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/serializer"
 )
 
@@ -26,14 +27,19 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var clk *clock.Manual
 			h := backendtest.Harness{
 				New: func(t *testing.T) backend.Backend {
-					s, err := memory.New(tc.opts)
+					o := tc.opts
+					clk = clock.NewManual(time.Now())
+					o.Clock = clk
+					s, err := memory.New(o)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return s
 				},
+				AdvanceClock: func(t *testing.T, d time.Duration) { clk.Advance(d) },
 			}
 			if tc.opts.EnableTTL {
 				h.CheckTTL = func(t *testing.T, b backend.Backend, key string, ttl time.Duration) {
