@@ -8,6 +8,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/clock"
 )
 
 // Options configure a [Store]. Exactly one of Client, URL and Universal says
@@ -57,6 +58,11 @@ type Options struct {
 	// Serializer is the serializer the store recommends to regions.
 	// Default: serializer.Default (CBOR).
 	Serializer backend.Serializer
+
+	// Clock times the leases of pending tag marks (the only use of the
+	// client's time: versions come from the server). Default: the system
+	// clock.
+	Clock clock.Clock
 }
 
 const (
@@ -129,6 +135,9 @@ func (o *Options) validate() error {
 	}
 	if o.LockPrefix == "" {
 		o.LockPrefix = defaultLockPrefix
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System
 	}
 	return nil
 }

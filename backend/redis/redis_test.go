@@ -15,6 +15,7 @@ import (
 	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/backendtest"
 	"github.com/dogpile-go/dogpile/backend/redis"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
@@ -44,10 +45,20 @@ func newStore(t *testing.T, o redis.Options) *redis.Store {
 
 // harness runs the conformance suite against the Redis that opts names.
 func harness(opts func(t *testing.T) redis.Options) backendtest.Harness {
+	var clk *clock.Manual
 	return backendtest.Harness{
+		AdvanceClock: func(t *testing.T, d time.Duration) { clk.Advance(d) },
+		ForgetTag: func(t *testing.T, b backend.Backend, tag string) {
+			s := b.(*redis.Store)
+			if err := s.Client().Del(context.Background(), redis.VersionKey(s, tag)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		},
 		New: func(t *testing.T) backend.Backend {
 			o := opts(t)
 			o.KeyPrefix = uniquePrefix(t)
+			clk = clock.NewManual(time.Now())
+			o.Clock = clk
 			s, err := redis.New(o)
 			if err != nil {
 				t.Fatal(err)
@@ -64,6 +75,7 @@ func harness(opts func(t *testing.T) redis.Options) backendtest.Harness {
 		SecondHandle: func(t *testing.T, b backend.Backend) backend.Backend {
 			o := opts(t)
 			o.KeyPrefix = prefixOf(t, b.(*redis.Store))
+			o.Clock = clk
 			return newStore(t, o)
 		},
 	}
