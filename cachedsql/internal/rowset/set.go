@@ -1,0 +1,111 @@
+package rowset
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"reflect"
+	"time"
+)
+
+// Set is a materialized query result: for each result set of the query,
+// its columns (names and type information) and every row, as the exact
+// driver values the driver produced. Make one with [Materialize] or
+// [Decode]; replay it with [Query], [Queryx], [Get], [Select], [QueryRow]
+// or [QueryRowx].
+//
+// A Set never changes once made, and replays copy what a caller could
+// change, so it is safe for concurrent use by multiple goroutines and can
+// be shared by any number of replays and cache readers at once.
+//
+// The zero Set is a result with no result sets; it is not useful.
+type Set struct {
+	results []result // one per result set of the query, at least one
+	size    int      // Size's estimate
+}
+
+// result is one result set: its columns and its rows.
+type result struct {
+	cols   []column
+	names  []string       // cols' names, which each replay's Columns copies
+	values []driver.Value // row-major: row i is values[i*len(cols) : (i+1)*len(cols)]
+	rows   int            // rows, kept apart from values: a result with no columns can have rows
+
+	// bytesCols lists the columns with at least one []byte cell, which a
+	// replay must copy; byteTotal is the sum of those cells' lengths.
+	bytesCols []int
+	byteTotal int
+}
+
+// column is what database/sql's ColumnType reported for a column, with the
+// has… flags that say whether the driver gave the value at all.
+type column struct {
+	name              string
+	dbType            string // DatabaseTypeName; "" when the driver gives none
+	length            int64
+	hasLength         bool
+	precision, scale  int64
+	hasPrecisionScale bool
+	nullable          bool
+	hasNullable       bool
+	scanType          reflect.Type // as database/sql reported it; may be nil
+}
+
+// columnOf captures ct.
+func columnOf(ct *sql.ColumnType) column {
+	c := column{name: ct.Name(), dbType: ct.DatabaseTypeName(), scanType: ct.ScanType()}
+	c.length, c.hasLength = ct.Length()
+	c.precision, c.scale, c.hasPrecisionScale = ct.DecimalSize()
+	c.nullable, c.hasNullable = ct.Nullable()
+	return c
+}
+
+// Size returns an estimate, in bytes, of the memory the set holds: what
+// [Limits.MaxBytes] is compared with, and what a cache can weigh entries
+// by. The binary encoding is usually smaller.
+func (s *Set) Size() int { return s.size }
+
+// Rows returns the number of rows in the set, over all its result sets.
+func (s *Set) Rows() int {
+	n := 0
+	for i := range s.results {
+		n += s.results[i].rows
+	}
+	return n
+}
+
+// Estimated sizes, for Size: an interface value, and the headers of a
+// string, a slice and a time.Time.
+const (
+	sizeIface  = 16
+	sizeString = 16
+	sizeSlice  = 24
+	sizeTime   = 24
+	sizeColumn = 112
+)
+
+// cellSize estimates the memory a cell holds.
+func cellSize(v driver.Value) int {
+	switch v := v.(type) {
+	case nil, bool:
+		return sizeIface
+	case int64, float64:
+		return sizeIface + 8
+	case string:
+		return sizeIface + sizeString + len(v)
+	case []byte:
+		return sizeIface + sizeSlice + len(v)
+	case time.Time:
+		return sizeIface + sizeTime
+	default:
+		return sizeIface + int(reflect.TypeOf(v).Size())
+	}
+}
+
+// columnsSize estimates the memory a result's column descriptions hold.
+func columnsSize(cols []column) int {
+	n := 0
+	for i := range cols {
+		n += sizeColumn + len(cols[i].name) + len(cols[i].dbType)
+	}
+	return n
+}
