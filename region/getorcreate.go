@@ -40,6 +40,10 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 	}
 	o := options(opts)
 	k := c.mangle(key)
+	if o.refresh {
+		var zero V
+		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, create, o)
+	}
 	v, st, err := lookup[V](ctx, r, c, k, o, nil)
 	if err != nil || st == fresh {
 		if err == nil {
@@ -178,7 +182,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		err = lerr
 		return
 	}
-	if st == fresh {
+	if st == fresh && !o.refresh {
 		val = v
 		return
 	}

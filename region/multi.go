@@ -77,6 +77,10 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		var items, led []*multiItem[V]
 		for i, key := range pending {
 			k, v, st := mangled[i], vals[i], sts[i]
+			if o.refresh {
+				var zero V
+				v, st = zero, missing
+			}
 			switch st {
 			case fresh:
 				r.hit(ctx, k)
@@ -259,7 +263,9 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 	for i, it := range open {
 		switch sts[i] {
 		case fresh:
-			it.land(ctx, r, c, vals[i], nil, false)
+			if !o.refresh {
+				it.land(ctx, r, c, vals[i], nil, false)
+			}
 		case bypass:
 			w.skip = true
 		}

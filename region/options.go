@@ -70,6 +70,7 @@ type callOptions struct {
 	shouldCache      func(any) bool
 	storeTTL         time.Duration // 0: the region's
 	tags             []string      // sorted, without repeats; nil: untagged
+	refresh          bool          // make a new value whatever the cache holds
 
 	// recheck marks the second look a creation takes at its key, whose
 	// decode failures the first look already counted.
@@ -148,6 +149,16 @@ func normalizeTags(tags []string) []string {
 	out := slices.Clone(tags)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ForceRefresh makes GetOrCreate (and GetOrCreateMulti) make a new value
+// whatever the cache holds, under the dogpile lock as usual (callers that
+// arrive meanwhile wait for it), and store it. Unlike a [Set] of a value
+// the caller computed itself, the tag versions the new value records are
+// read before the creator runs, so a refresh that races a write can never
+// store rows from before it as current.
+func ForceRefresh() CallOption {
+	return func(o *callOptions) { o.refresh = true }
 }
 
 // collect applies opts. It is called only when there are options, so that

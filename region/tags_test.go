@@ -298,3 +298,55 @@ func TestTagReadFailureBypasses(t *testing.T) {
 		t.Fatal("tag read failures not counted")
 	}
 }
+
+func TestForceRefresh(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	var c counter
+	tags := region.WithTags("t")
+	a, _ := region.GetOrCreate(ctx, r, "k", c.create, tags)
+	b, _ := region.GetOrCreate(ctx, r, "k", c.create, tags, region.ForceRefresh())
+	d, _ := region.GetOrCreate(ctx, r, "k", c.create, tags)
+	if a != "v1" || b != "v2" || d != "v2" {
+		t.Fatalf("got %q, %q, %q; want v1, then a refresh to v2, then v2 cached", a, b, d)
+	}
+	vals, err := region.GetOrCreateMulti(ctx, r, []string{"m"}, func(_ context.Context, ks []string) ([]string, error) {
+		return []string{"fresh"}, nil
+	}, region.ForceRefresh())
+	if err != nil || vals[0] != "fresh" {
+		t.Fatalf("multi refresh = %v, %v", vals, err)
+	}
+}
+
+// A refresh that races a write never stores the rows from before it as
+// current: its versions are read before its creator runs.
+func TestForceRefreshRacingWrite(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	tags := region.WithTags("t")
+	db := "v1"
+	var mu sync.Mutex
+	read, commit := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = region.GetOrCreate(ctx, r, "q", func(context.Context) (string, error) {
+			mu.Lock()
+			rows := db
+			mu.Unlock()
+			close(read)
+			<-commit
+			return rows, nil
+		}, tags, region.ForceRefresh())
+	}()
+	<-read
+	mu.Lock()
+	db = "v2"
+	mu.Unlock()
+	_ = r.InvalidateTags(ctx, "t")
+	close(commit)
+	<-done
+	if v, ok, _ := region.Get[string](ctx, r, "q", tags); ok {
+		t.Fatalf("the racing refresh's old rows (%q) are served", v)
+	}
+}
