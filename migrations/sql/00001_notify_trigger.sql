@@ -133,6 +133,22 @@ END
 $fn$;
 -- +goose StatementEnd
 
+-- The trigger runs as whoever writes to a watched table, and that role
+-- needs to reach these functions, or its write fails. Nothing here gives
+-- more than any role has: pg_notify is open to all, and table_tag reads
+-- public catalogs. Granted explicitly, in case default privileges revoke
+-- EXECUTE from PUBLIC.
+GRANT USAGE ON SCHEMA {{schema}} TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    {{schema}}.channel(),
+    {{schema}}.quote_tag_part(text),
+    {{schema}}.table_tag(text, text),
+    {{schema}}.table_tag(regclass),
+    {{schema}}.notify_payload(text),
+    {{schema}}.notify_table(regclass),
+    {{schema}}.notify_trigger()
+    TO PUBLIC;
+
 -- +goose Down
 -- Dropping the trigger function drops, through CASCADE, the triggers that
 -- call it: rolling this migration back unwatches every watched table.
@@ -143,3 +159,4 @@ DROP FUNCTION IF EXISTS {{schema}}.table_tag(regclass);
 DROP FUNCTION IF EXISTS {{schema}}.table_tag(text, text);
 DROP FUNCTION IF EXISTS {{schema}}.quote_tag_part(text);
 DROP FUNCTION IF EXISTS {{schema}}.channel();
+REVOKE USAGE ON SCHEMA {{schema}} FROM PUBLIC;

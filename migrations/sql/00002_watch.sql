@@ -82,7 +82,7 @@ BEGIN
                 WHEN 'I' THEN 'partitioned index'
                 WHEN 'c' THEN 'composite type'
                 WHEN 't' THEN 'TOAST table'
-                ELSE 'relation of kind ' || kind
+                ELSE 'relation of kind ' || kind::text
             END
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Watch the tables it is built from.';
