@@ -16,6 +16,20 @@
 // timeout, and only the owner can release it (gets, then a compare-and-swap
 // to an item that expires at once).
 //
+// The store keeps tag versions ([backend.TagStore], [backend.TaggedGetter])
+// in two items per tag, on one server: "_tagv" + tag, a decimal version that
+// a bump raises with incr, and "_tagp" + tag, the owners holding the tag
+// pending with the end of each one's lease (by [Options.Clock]), edited with
+// gets and compare-and-swap and kept a little past its longest lease. A
+// tagged read fetches the marks, the versions and the entry in one
+// multi-get, marks before versions. A version the server lost (evicted,
+// flushed, restarted) is started again with add at the wall clock's time in
+// nanoseconds, and above any version the store has seen; an entry holds a
+// version started earlier plus one per bump since, and bumps, each a round
+// trip, cannot outrun a nanosecond clock, so a restarted version is one no
+// entry holds. Only the clients' clocks are compared, and only at a start:
+// they must agree to within the life of a version, as NTP keeps them.
+//
 // A server that is down shows as errors from the store's calls, each bounded
 // by [Options.Timeout]; a region carries on without the cache meanwhile, and
 // uses it again once the server is back.

@@ -14,4 +14,15 @@ var (
 	// server refuses a value as larger than its item size limit
 	// (memcached -I, 1 MiB by default).
 	ErrTooLarge = errors.New("memcached: value larger than the server's item size limit")
+
+	// ErrTagContention is returned, wrapped with the tag, when a tag item
+	// kept changing under a store's compare-and-swap (or its version kept
+	// vanishing) for as many tries as the store makes: other clients edit
+	// it faster than this one can. The caller may try again.
+	ErrTagContention = errors.New("memcached: tag item kept changing under compare-and-swap")
+
+	// ErrBadTagItem is returned, wrapped with the tag and the value, for a
+	// tag's version or marks item that holds something this store did not
+	// write there.
+	ErrBadTagItem = errors.New("memcached: tag item holds a value of another format")
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/serializer"
 )
 
@@ -79,6 +80,11 @@ type Options struct {
 	// all; past it Lock returns an error wrapping [backend.ErrLockTimeout].
 	// Default: no bound but the caller's context.
 	LockBlockingTimeout time.Duration
+
+	// Clock times the leases of pending tag marks ([Store.MarkPending]),
+	// its only use: TTLs are counted by the server, and tag versions
+	// start from the wall clock. Default: [clock.System].
+	Clock clock.Clock
 }
 
 // Defaults of [Options].
@@ -104,8 +110,8 @@ const lockAffix = "_lock"
 // manglePrefix marks keys replaced by their SHA-1.
 const manglePrefix = "sha1:"
 
-// maxKeyPrefix leaves room after the key prefix for the lock affix and a
-// mangled key.
+// maxKeyPrefix leaves room after the key prefix for the lock affix (or a
+// tag item's, as long) and a mangled key.
 const maxKeyPrefix = maxKeyLen - len(lockAffix) - len(manglePrefix) - 40
 
 // Store is a bytes store on memcached. It is safe for concurrent use by
@@ -118,7 +124,10 @@ type Store struct {
 	exp     time.Duration
 	ser     backend.Serializer
 	lock    lockConfig
-	now     func() time.Time // wall clock for absolute expiry times
+	now     func() time.Time // wall clock for absolute expiry times and version starts
+	clock   clock.Clock      // times the leases of pending tag marks
+
+	tagSeen atomic.Uint64 // the highest tag version this store has read or written
 
 	closed   atomic.Bool
 	done     chan struct{}  // closed by Close: renewals stop
@@ -182,7 +191,7 @@ func New(o Options) (*Store, error) {
 	if err := sl.SetServers(o.Servers...); err != nil {
 		return nil, fmt.Errorf("%w: memcached servers %q: %v", backend.ErrBadArgument, o.Servers, err)
 	}
-	client := memcache.NewFromSelector(&sl)
+	client := memcache.NewFromSelector(tagSelector{ServerList: &sl, tagPrefix: o.KeyPrefix + tagAffix})
 	client.Timeout = or(o.Timeout, DefaultTimeout)
 	client.MaxIdleConns = o.MaxIdleConns
 	if client.MaxIdleConns == 0 {
@@ -196,7 +205,11 @@ func New(o Options) (*Store, error) {
 		ser:     o.Serializer,
 		lock:    lc,
 		now:     time.Now,
+		clock:   o.Clock,
 		done:    make(chan struct{}),
+	}
+	if s.clock == nil {
+		s.clock = clock.System
 	}
 	if s.ser == nil {
 		s.ser = serializer.Default

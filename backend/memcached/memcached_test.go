@@ -11,6 +11,7 @@ import (
 	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/backendtest"
 	"github.com/dogpile-go/dogpile/backend/memcached"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 	"github.com/dogpile-go/dogpile/serializer"
 )
@@ -31,9 +32,19 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var clk *clock.Manual // the leases' clock of the test's stores
 			backendtest.Run(t, backendtest.Harness{
 				New: func(t *testing.T) backend.Backend {
-					return newStore(t, srv.Addr(), tc.opts)
+					o := tc.opts
+					clk = clock.NewManual(time.Now())
+					o.Clock = clk
+					return newStore(t, srv.Addr(), o)
+				},
+				AdvanceClock: func(t *testing.T, d time.Duration) { clk.Advance(d) },
+				ForgetTag: func(t *testing.T, b backend.Backend, tag string) {
+					if err := b.(*memcached.Store).ForgetTag(tag); err != nil {
+						t.Fatalf("deleting the version item of %q: %v", tag, err)
+					}
 				},
 				CheckTTL: func(t *testing.T, b backend.Backend, key string, ttl time.Duration) {
 					got, ok := serverTTL(t, srv.Addr(), b.(*memcached.Store).ServerKey(key))
@@ -45,6 +56,7 @@ func TestConformance(t *testing.T) {
 					o := tc.opts
 					o.Servers = []string{srv.Addr()}
 					o.KeyPrefix = strings.TrimSuffix(b.(*memcached.Store).ServerKey("x"), "x")
+					o.Clock = clk
 					return openStore(t, o)
 				},
 			})
