@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,7 +18,7 @@ import (
 func names(rs []migrations.MigrationResult) []string {
 	var out []string
 	for _, r := range rs {
-		out = append(out, strings.Join([]string{string(rune('0' + r.Version)), r.Name, r.Direction}, " "))
+		out = append(out, fmt.Sprintf("%d %s %s", r.Version, r.Name, r.Direction))
 	}
 	return out
 }
@@ -25,7 +26,7 @@ func names(rs []migrations.MigrationResult) []string {
 func states(st []migrations.MigrationStatus) []string {
 	var out []string
 	for _, s := range st {
-		out = append(out, string(rune('0'+s.Version))+" "+s.Name+" "+string(s.State))
+		out = append(out, fmt.Sprintf("%d %s %s", s.Version, s.Name, s.State))
 	}
 	return out
 }
@@ -344,7 +345,7 @@ func TestUpWithoutCreatePrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("options", "-c role=dogpile_app_test") // the session runs as the role
+	q.Set("options", "-c role=dogpile_app_test")            // the session runs as the role
 	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
 	app, err := sql.Open("pgx", u.String())
 	if err != nil {

@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -60,6 +61,10 @@ func TestTransactions(t *testing.T) {
 	})
 	t.Run("rolled back to a savepoint", func(t *testing.T) {
 		testenv.Psql(t, dsn, "BEGIN; SAVEPOINT s; INSERT INTO b VALUES (1); ROLLBACK TO s; INSERT INTO a VALUES (3, 0); COMMIT;")
+		l.expect("public.a")
+	})
+	t.Run("one table inside and outside a savepoint", func(t *testing.T) {
+		testenv.Psql(t, dsn, "BEGIN; UPDATE a SET n = 1; SAVEPOINT s; UPDATE a SET n = 2; RELEASE s; SAVEPOINT t; UPDATE a SET n = 3; COMMIT;")
 		l.expect("public.a")
 	})
 	t.Run("100 statements on one table", func(t *testing.T) {
@@ -418,5 +423,30 @@ func TestDownAllUnwatches(t *testing.T) {
 	}
 	if w, err := m.Watched(t.Context()); err != nil || len(w) != 0 {
 		t.Errorf("Watched after DownAll and Up = %q, %v; want none", w, err)
+	}
+}
+
+// TestTableTagAgreesWithFormatTable: the SQL that names tables in payloads
+// and the Go that listeners use to name them agree on every name.
+func TestTableTagAgreesWithFormatTable(t *testing.T) {
+	_, db, _ := installed(t)
+	alphabet := []string{"a", "z", "Z", "_", "$", "0", "9", `"`, ".", " ", "é", "*", "'", "\\"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	name := func() string {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for range 300 {
+		schema, table := name(), name()
+		var got string
+		if err := db.QueryRowContext(t.Context(), "SELECT dogpile.table_tag($1, $2)", schema, table).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := migrations.FormatTable(schema, table); got != want {
+			t.Errorf("dogpile.table_tag(%q, %q) = %q, FormatTable = %q", schema, table, got, want)
+		}
 	}
 }
