@@ -18,6 +18,16 @@
 // (see [Options.NoSync]). GetMulti, SetMulti and DeleteMulti take one
 // transaction each.
 //
+// The store keeps tag versions ([backend.TagStore], [backend.TaggedGetter])
+// in a bucket of their own in the same file: per tag, a version record and a
+// record of pending marks (each owner with the end of its lease, by
+// [Options.Clock]). Every version given out, a tag's first or a bump, is the
+// bucket's next sequence number, which only grows and is kept in the file,
+// so a tag whose version record was lost restarts above any version an entry
+// can hold. Each call is one transaction: a release with a bump is atomic,
+// and [Store.GetTagged] reads the entry and the tags in one read
+// transaction (and one write, only to start tags never seen).
+//
 // The creation lock ([Store.Mutex]) is a flock on one file per key in the
 // lock directory. The kernel releases it when its holder's process ends,
 // however it ends, so no lock timeout is needed.

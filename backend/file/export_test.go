@@ -49,3 +49,38 @@ func (s *Store) LockPath(key string) string { return s.lockPath(key) }
 
 // RWLockPath returns the path of the read-write lock file.
 func (s *Store) RWLockPath() string { return s.rwPath }
+
+// ForgetTag deletes tag's version record, as losing the record would.
+func (s *Store) ForgetTag(ctx context.Context, tag string) error {
+	return s.update(ctx, "test", func(tx *bolt.Tx, _ *bolt.Bucket) error {
+		if tb := tx.Bucket(tagsBucket); tb != nil {
+			return tb.Delete(tagKey('v', tag))
+		}
+		return nil
+	})
+}
+
+// PutRawTag stores v as tag's record of kind 'v' (version) or 'p' (marks)
+// as it is, as a foreign writer would.
+func (s *Store) PutRawTag(ctx context.Context, kind byte, tag string, v []byte) error {
+	return s.update(ctx, "test", func(tx *bolt.Tx, _ *bolt.Bucket) error {
+		tb, err := tx.CreateBucketIfNotExists(tagsBucket)
+		if err != nil {
+			return err
+		}
+		return tb.Put(tagKey(kind, tag), v)
+	})
+}
+
+// HasTagMarks reports whether tag has a marks record in the file.
+func (s *Store) HasTagMarks(ctx context.Context, tag string) (ok bool, err error) {
+	err = s.viewTx(ctx, "test", func(tx *bolt.Tx) error {
+		if tx != nil {
+			if tb := tx.Bucket(tagsBucket); tb != nil {
+				ok = tb.Get(tagKey('p', tag)) != nil
+			}
+		}
+		return nil
+	})
+	return ok, err
+}

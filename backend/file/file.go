@@ -78,7 +78,8 @@ type Options struct {
 	// Default: [serializer.Default].
 	Serializer backend.Serializer
 
-	// Clock is what TTLs are measured by. Default: [clock.System].
+	// Clock is what TTLs and the leases of pending tag marks
+	// ([Store.MarkPending]) are measured by. Default: [clock.System].
 	Clock clock.Clock
 }
 
@@ -94,7 +95,8 @@ const (
 var (
 	dataBucket = []byte("dogpile")
 	metaBucket = []byte("dogpile.meta")
-	purgedKey  = []byte("purged_at") // Unix nanoseconds of the last purge
+	tagsBucket = []byte("dogpile.tags") // see tags.go
+	purgedKey  = []byte("purged_at")    // Unix nanoseconds of the last purge
 )
 
 // Store is a bytes store in one bbolt file, shared by every process that
@@ -228,6 +230,17 @@ func (s *Store) ready(ctx context.Context) error {
 // view runs fn in a read-only transaction on the data file; b is nil when
 // the file holds no data bucket yet.
 func (s *Store) view(ctx context.Context, op string, fn func(b *bolt.Bucket) error) error {
+	return s.viewTx(ctx, op, func(tx *bolt.Tx) error {
+		if tx == nil {
+			return fn(nil)
+		}
+		return fn(tx.Bucket(dataBucket))
+	})
+}
+
+// viewTx runs fn in a read-only transaction on the data file; tx is nil
+// when the file is gone.
+func (s *Store) viewTx(ctx context.Context, op string, fn func(tx *bolt.Tx) error) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
@@ -245,7 +258,7 @@ func (s *Store) view(ctx context.Context, op string, fn func(b *bolt.Bucket) err
 		return s.opError(op, err)
 	}
 	defer db.Close()
-	if err := db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket(dataBucket)) }); err != nil {
+	if err := db.View(fn); err != nil {
 		return s.opError(op, err)
 	}
 	return nil

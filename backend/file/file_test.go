@@ -34,8 +34,20 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var clk *clock.Manual // the clock of the test's stores
 			backendtest.Run(t, backendtest.Harness{
-				New: func(t *testing.T) backend.Backend { return newStore(t, tc.opts) },
+				New: func(t *testing.T) backend.Backend {
+					o := tc.opts
+					clk = clock.NewManual(time.Now())
+					o.Clock = clk
+					return newStore(t, o)
+				},
+				AdvanceClock: func(t *testing.T, d time.Duration) { clk.Advance(d) },
+				ForgetTag: func(t *testing.T, b backend.Backend, tag string) {
+					if err := b.(*file.Store).ForgetTag(ctxBg, tag); err != nil {
+						t.Fatalf("deleting the version of %q: %v", tag, err)
+					}
+				},
 				CheckTTL: func(t *testing.T, b backend.Backend, key string, ttl time.Duration) {
 					exp, ok, err := b.(*file.Store).ExpiresAt(ctxBg, key)
 					left := time.Until(exp)
@@ -47,6 +59,7 @@ func TestConformance(t *testing.T) {
 				SecondHandle: func(t *testing.T, b backend.Backend) backend.Backend {
 					o := tc.opts
 					o.Filename = b.(*file.Store).Path()
+					o.Clock = clk
 					return newStore(t, o)
 				},
 			})

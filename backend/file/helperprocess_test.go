@@ -20,6 +20,7 @@ const (
 	envKey        = "DOGPILE_FILE_TEST_KEY"        // the key to lock or create
 	envRuns       = "DOGPILE_FILE_TEST_RUNS"       // file the creator appends a line to per run
 	envGoroutines = "DOGPILE_FILE_TEST_GOROUTINES" // callers per process
+	envRounds     = "DOGPILE_FILE_TEST_ROUNDS"     // rounds per tag worker
 )
 
 // creationTime is how long the helpers' creator takes.
@@ -105,6 +106,58 @@ func helperRegion() {
 	}
 	if st := r.Stats(); st.BackendErrors > 0 {
 		fmt.Println("backend-errors", st.BackendErrors)
+	}
+	fmt.Println("done")
+}
+
+// helperTags opens the store at $PATH, says "ready", waits for a line on
+// stdin, then runs $GOROUTINES tag workers of $ROUNDS rounds each (see
+// tagWorker), the first of which loses versions now and then. It prints
+// one "max TAG-INDEX VERSION" line per tag, the highest version its workers
+// read after a bump, one line per worker that failed, and "done".
+func helperTags() {
+	s, err := file.New(file.Options{Filename: os.Getenv(envPath), NoSync: true})
+	if err != nil {
+		helperFail("%v", err)
+	}
+	defer s.Close()
+	n, err := strconv.Atoi(os.Getenv(envGoroutines))
+	if err != nil {
+		helperFail("%s: %v", envGoroutines, err)
+	}
+	rounds, err := strconv.Atoi(os.Getenv(envRounds))
+	if err != nil {
+		helperFail("%s: %v", envRounds, err)
+	}
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		helperFail("waiting for go: %v", err)
+	}
+	var (
+		mu      sync.Mutex
+		maxSeen = make([]uint64, len(workerTags))
+		wg      sync.WaitGroup
+	)
+	errs := make([]error, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[g] = tagWorker(s, fmt.Sprintf("pid%d-g%d", os.Getpid(), g), rounds, g == 0, func(i int, v uint64) {
+				mu.Lock()
+				maxSeen[i] = max(maxSeen[i], v)
+				mu.Unlock()
+			})
+		}()
+	}
+	wg.Wait()
+	for i, v := range maxSeen {
+		fmt.Println("max", i, v)
+	}
+	for _, err := range errs {
+		if err != nil {
+			fmt.Println("error", err)
+		}
 	}
 	fmt.Println("done")
 }

@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 		helperHoldLock()
 	case "region":
 		helperRegion()
+	case "tags":
+		helperTags()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper %q\n", h)
 		os.Exit(2)
