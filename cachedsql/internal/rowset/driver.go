@@ -19,7 +19,7 @@ import (
 type connector struct{}
 
 func (connector) Connect(context.Context) (driver.Conn, error) { return conn{}, nil }
-func (connector) Driver() driver.Driver                       { return replayDriver{} }
+func (connector) Driver() driver.Driver                        { return replayDriver{} }
 
 // replayDriver exists because a Connector must name its driver; opening
 // one by name is not supported.
@@ -107,12 +107,12 @@ type rows struct {
 
 // liveRows is the part of an Overflow still in the database.
 type liveRows struct {
-	rows      *sql.Rows
-	pending   bool  // rows.Next returned true for a row not yet scanned
-	advanced  bool  // rows was moved to its next result set when the current one ended…
-	hasNext   bool  // … and whether there was one
-	cells     []any // Scan's destinations
-	cellPtrs  []any
+	rows     *sql.Rows
+	pending  bool  // rows.Next returned true for a row not yet scanned
+	advanced bool  // rows was moved to its next result set when the current one ended…
+	hasNext  bool  // … and whether there was one
+	cells    []any // Scan's destinations
+	cellPtrs []any
 }
 
 var (
