@@ -29,7 +29,10 @@ func Example() {
 // A Migrator manages an installation in another schema, with another
 // channel.
 func ExampleNew() {
-	var db *sql.DB // opened with a PostgreSQL driver
+	db, err := sql.Open("pgx", "postgres://app@localhost/shop")
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := migrations.New(db, migrations.WithSchema("cache_meta"), migrations.WithChannel("cache_meta_changes"))
 	if err != nil {
 		log.Fatal(err) // an invalid name

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 	"github.com/dogpile-go/dogpile/migrations"
 )
 
@@ -29,6 +30,11 @@ func TestFormatTable(t *testing.T) {
 			got := migrations.FormatTable(tc.schema, tc.table)
 			if got != tc.want {
 				t.Fatalf("FormatTable(%q, %q) = %q, want %q", tc.schema, tc.table, got, tc.want)
+			}
+			// The tag a cached query gets from analysing SQL that names the
+			// table with its schema.
+			if a := (sqlanalysis.Table{Schema: tc.schema, Name: tc.table}).String(); a != got {
+				t.Errorf("sqlanalysis writes %q, FormatTable %q", a, got)
 			}
 			c, err := migrations.ParsePayload(got)
 			if err != nil || c != (migrations.Change{Schema: tc.schema, Table: tc.table}) {

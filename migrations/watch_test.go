@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 	"github.com/dogpile-go/dogpile/migrations"
 )
@@ -220,7 +221,7 @@ func TestNames(t *testing.T) {
 // TestWatchErrors: a clear error wrapping a sentinel for each mistake, and
 // nothing watched when one table of several fails.
 func TestWatchErrors(t *testing.T) {
-	dsn, db, m := installed(t)
+	_, db, m := installed(t)
 	ctx := t.Context()
 	exec(t, db,
 		`CREATE TABLE items (id int)`,
@@ -285,7 +286,6 @@ func TestWatchErrors(t *testing.T) {
 			t.Errorf("before Up: %v, want ErrNotInstalled", err)
 		}
 	}
-	_ = dsn
 }
 
 // TestPartitions: a write to a partition changes its ancestors, a write
@@ -426,8 +426,9 @@ func TestDownAllUnwatches(t *testing.T) {
 	}
 }
 
-// TestTableTagAgreesWithFormatTable: the SQL that names tables in payloads
-// and the Go that listeners use to name them agree on every name.
+// TestTableTagAgreesWithFormatTable: the SQL that names tables in payloads,
+// the Go that listeners use to name them, and the SQL analyzer's tags agree
+// on every name.
 func TestTableTagAgreesWithFormatTable(t *testing.T) {
 	_, db, _ := installed(t)
 	alphabet := []string{"a", "z", "Z", "_", "$", "0", "9", `"`, ".", " ", "é", "*", "'", "\\"}
@@ -447,6 +448,9 @@ func TestTableTagAgreesWithFormatTable(t *testing.T) {
 		}
 		if want := migrations.FormatTable(schema, table); got != want {
 			t.Errorf("dogpile.table_tag(%q, %q) = %q, FormatTable = %q", schema, table, got, want)
+		}
+		if want := (sqlanalysis.Table{Schema: schema, Name: table}).String(); got != want {
+			t.Errorf("dogpile.table_tag(%q, %q) = %q, sqlanalysis = %q", schema, table, got, want)
 		}
 	}
 }
