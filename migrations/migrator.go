@@ -118,8 +118,8 @@ type MigrationStatus struct {
 // Up applies every pending migration, in order, and returns what it
 // applied: nothing when the schema is up to date, so a second Up is a
 // no-op. It creates the schema and the version table first when they are
-// missing (which needs the CREATE privilege on the database; later Ups need
-// none). A failed migration is an error wrapping [ErrMigration], returned
+// missing, which needs the CREATE privilege on the database; a later Up with
+// nothing to do needs only SELECT on the version table. A failed migration is an error wrapping [ErrMigration], returned
 // with the migrations applied before it.
 func (m *Migrator) Up(ctx context.Context) ([]MigrationResult, error) {
 	if err := m.prepare(ctx); err != nil {
@@ -239,7 +239,8 @@ func (m *Migrator) DownAll(ctx context.Context) ([]MigrationResult, error) {
 
 // Status lists every migration this package knows, by version, applied or
 // pending. It changes nothing: on a database where Up never ran, all are
-// pending.
+// pending. It waits for an Up or Down in progress, whose migration lock it
+// takes.
 func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 	ok, err := m.versionTableExists(ctx, m.db)
 	if err != nil {
