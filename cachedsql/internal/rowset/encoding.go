@@ -17,8 +17,8 @@ import (
 //	per result:
 //	    uvarint columns
 //	    per column: string name, string dbType, byte flags,
-//	                [varint length], [varint precision, varint scale],
-//	                byte scan type (its index in scanTypes)
+//	                [varint length], [varint precision, varint scale]
+//	                (as flags say), byte scan type (its index in scanTypes)
 //	    uvarint rows
 //	    rows×columns cells, row-major: byte tag, then the tag's payload
 //
@@ -30,12 +30,17 @@ const (
 	formatVersion  = 1
 )
 
-// Column flags.
+// Column flags. database/sql keeps what a driver's ColumnType method
+// returns even when it says the value is absent (ok == false), and so does
+// a Set: a value follows when it is not zero, whether or not present.
 const (
-	flagLength         = 1 << iota // length follows
-	flagPrecisionScale             // precision and scale follow
-	flagHasNullable                // the driver said whether the column is nullable
-	flagNullable                   // … and it is
+	flagHasLength         = 1 << iota // the driver gave a length
+	flagHasPrecisionScale             // … precision and scale
+	flagHasNullable                   // … nullability
+	flagNullable                      // the nullability it gave
+	flagLength                        // a length follows
+	flagPrecisionScale                // precision and scale follow
+	allFlags              = 1<<iota - 1
 )
 
 // Cell tags: one per Go type of driver value the encoding carries. The
@@ -161,22 +166,28 @@ func (e *encoder) column(c *column, result int) error {
 	e.str(c.dbType)
 	var flags byte
 	if c.hasLength {
-		flags |= flagLength
+		flags |= flagHasLength
 	}
 	if c.hasPrecisionScale {
-		flags |= flagPrecisionScale
+		flags |= flagHasPrecisionScale
 	}
 	if c.hasNullable {
 		flags |= flagHasNullable
-		if c.nullable {
-			flags |= flagNullable
-		}
+	}
+	if c.nullable {
+		flags |= flagNullable
+	}
+	if c.length != 0 {
+		flags |= flagLength
+	}
+	if c.precision != 0 || c.scale != 0 {
+		flags |= flagPrecisionScale
 	}
 	e.b = append(e.b, flags)
-	if c.hasLength {
+	if flags&flagLength != 0 {
 		e.b = binary.AppendVarint(e.b, c.length)
 	}
-	if c.hasPrecisionScale {
+	if flags&flagPrecisionScale != 0 {
 		e.b = binary.AppendVarint(e.b, c.precision)
 		e.b = binary.AppendVarint(e.b, c.scale)
 	}
@@ -369,17 +380,19 @@ func (d *decoder) column(c *column) error {
 	if err != nil {
 		return err
 	}
-	if flags&^(flagLength|flagPrecisionScale|flagHasNullable|flagNullable) != 0 {
+	if flags&^allFlags != 0 {
 		return fmt.Errorf("column flags %#x", flags)
 	}
+	c.hasLength = flags&flagHasLength != 0
+	c.hasPrecisionScale = flags&flagHasPrecisionScale != 0
+	c.hasNullable = flags&flagHasNullable != 0
+	c.nullable = flags&flagNullable != 0
 	if flags&flagLength != 0 {
-		c.hasLength = true
 		if c.length, err = d.varint(); err != nil {
 			return err
 		}
 	}
 	if flags&flagPrecisionScale != 0 {
-		c.hasPrecisionScale = true
 		if c.precision, err = d.varint(); err != nil {
 			return err
 		}
@@ -387,8 +400,6 @@ func (d *decoder) column(c *column) error {
 			return err
 		}
 	}
-	c.hasNullable = flags&flagHasNullable != 0
-	c.nullable = flags&flagNullable != 0
 	code, err := d.byte()
 	if err != nil {
 		return err

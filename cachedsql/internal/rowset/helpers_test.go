@@ -200,6 +200,12 @@ func describe(v any) string {
 // and last, all columns into sql.RawBytes.
 func observe(rows *sql.Rows) observation {
 	defer rows.Close()
+	return observeResult(rows)
+}
+
+// observeResult is observe without closing rows, which may hold further
+// result sets.
+func observeResult(rows *sql.Rows) observation {
 	var o observation
 	var err error
 	if o.Columns, err = rows.Columns(); err != nil {
