@@ -1,0 +1,56 @@
+// Package cachedsql is a drop-in replacement for *sqlx.DB whose reads are
+// cached in a region and whose writes invalidate what they touched, with
+// commit hooks.
+//
+// A program written against sqlx changes its import and nothing else:
+//
+//	db, err := cachedsql.Connect("pgx", dsn) // github.com/jackc/pgx/v5/stdlib
+//	…
+//	var users []User
+//	err = db.Select(&users, "SELECT * FROM users WHERE org_id = $1", orgID) // cached
+//	_, err = db.Exec("UPDATE users SET name = $1 WHERE id = $2", name, id)    // invalidates users
+//
+// By default a DB caches in a region of its own on the in-process memory
+// store; [WithBackend] puts it on a shared store (Redis) so that several
+// processes share one cache and one invalidation, and [WithRegion] on a
+// region the program configured.
+//
+// # What is cached
+//
+// Every statement is analysed (package sqlanalysis). A single read-only
+// query that the analyzer proves deterministic — no locking clause, no
+// volatile or time-zone-dependent function, no function it does not know —
+// is cached outside a transaction, keyed by its normalized text, its
+// arguments with their types, and the DB's namespace, and tagged with the
+// tables it reads. Everything else runs on the database. Per call, the
+// context can set a TTL ([ContextWithTTL]), add tags ([ContextWithTags]),
+// skip the cache ([SkipCache]) or refresh it ([RefreshCache]); per DB,
+// options set the TTL and its jitter, row and byte limits, the namespace,
+// and whether reads are cached by default or only on request.
+//
+// A hit gives real *sql.Rows (and *sqlx.Rows): the same columns, column
+// types and driver values the database gave, sql.ErrNoRows where it was,
+// and memory no other caller shares.
+//
+// # Consistency
+//
+// Cached results carry the versions their tables had before the query ran;
+// a hit is served only while they are current. A write marks its tables
+// pending before it runs (no process serves or fills them meanwhile) and
+// bumps them once it is committed — at the end of the statement outside a
+// transaction, before Commit returns inside one — so every read that begins
+// after a write returned sees it, and no reader can store rows from before
+// it. See package invalidation and the project's docs/consistency.md.
+//
+// Every statement, whichever path it takes (DB, Tx, Conn, prepared
+// statements, sqlx's helpers), passes through the caching driver that the
+// embedded *sqlx.DB runs on, so no write goes unseen. Writes made outside
+// the program reach the cache through PostgreSQL change notifications
+// (packages migrations and invalidation).
+//
+// # Transactions and hooks
+//
+// Beginx and friends return a [Tx], which embeds *sqlx.Tx and adds
+// [Tx.AfterCommit], [Tx.AfterRollback] and [Tx.RefreshAfterCommit], which
+// re-creates cached results in the background after the commit.
+package cachedsql

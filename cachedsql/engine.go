@@ -1,0 +1,320 @@
+package cachedsql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/dogpile-go/dogpile/backend/memory"
+	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
+	"github.com/dogpile-go/dogpile/invalidation"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// engine is what a DB's caching driver does with each statement: analyse it,
+// serve or fill the cache for reads, and run the tag protocol for writes.
+// It is shared by every connection of the DB and safe for concurrent use.
+type engine struct {
+	inner    *sql.DB // the database: the caller's handle, or one we opened
+	s        settings
+	region   *region.Region
+	tags     *invalidation.Tags
+	runner   region.Runner
+	analyzer *sqlanalysis.Analyzer
+	memo     *otter.Cache[string, *analysis] // statement text → its analysis
+	allTag   string                          // every cached read carries it; an unknown write bumps it
+	closers  []func(context.Context) error   // what the engine made and must close
+}
+
+// analysis is what the engine keeps about a statement text.
+type analysis struct {
+	a         *sqlanalysis.Analysis
+	readTags  []string // sorted: the tables read, and allTag
+	writeTags []string // sorted: the tables written, or allTag for an unknown write
+	verb      txVerb
+}
+
+// txVerb is a statement that starts or ends a transaction by its text
+// (BEGIN, COMMIT, …), as sent on a connection outside database/sql's Tx.
+type txVerb uint8
+
+const (
+	verbNone txVerb = iota
+	verbBegin
+	verbCommit
+	verbRollback
+)
+
+func newEngine(inner *sql.DB, s settings) (*engine, error) {
+	e := &engine{inner: inner, s: s, analyzer: s.analyzer}
+	if e.analyzer == nil {
+		e.analyzer = sqlanalysis.New()
+	}
+	e.allTag = s.namespace + ":*"
+	memo, err := otter.New(&otter.Options[string, *analysis]{MaximumSize: max(s.analyses, 16)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOption, err)
+	}
+	e.memo = memo
+	e.runner = s.runner
+	if e.runner == nil {
+		pool, err := region.NewPool(region.PoolOptions{})
+		if err != nil {
+			return nil, err
+		}
+		e.runner = pool
+		e.closers = append(e.closers, pool.Close)
+	}
+	switch {
+	case s.region != nil:
+		tags, ok := s.region.Backend().(*invalidation.Tags)
+		if !ok {
+			return nil, fmt.Errorf("%w: the region's backend is a %T; configure the region on an *invalidation.Tags over a store that keeps tag versions", ErrBadOption, s.region.Backend())
+		}
+		e.region, e.tags = s.region, tags
+	default:
+		b := s.backend
+		if b == nil {
+			store, err := memory.New(memory.Options{})
+			if err != nil {
+				return nil, err
+			}
+			b = store
+			e.closers = append(e.closers, func(context.Context) error { return store.Close() })
+		}
+		tags, err := invalidation.NewTags(b, invalidation.Options{OnError: s.onError})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadOption, err)
+		}
+		e.tags = tags
+		e.closers = append(e.closers, tags.Close)
+		e.region = region.New("cachedsql:"+s.namespace, region.WithRunner(e.runner), region.WithSerializer(setSerializer{}))
+		if err := e.region.Configure(region.Config{Backend: tags, Expiration: s.ttl, StoreTTL: 2 * s.ttl}); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// close closes what the engine made, newest first.
+func (e *engine) close(ctx context.Context) error {
+	var first error
+	for _, c := range slices.Backward(e.closers) {
+		if err := c(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (e *engine) report(err error) {
+	if err != nil && e.s.onError != nil {
+		e.s.onError(err)
+	}
+}
+
+// analyze returns the statement's analysis, memoized by text. A statement
+// the analyzer cannot parse is an unknown write: never cached, and it
+// invalidates everything.
+func (e *engine) analyze(query string) *analysis {
+	if an, ok := e.memo.GetIfPresent(query); ok {
+		return an
+	}
+	a, _ := e.analyzer.Analyze(query) // on error a is still the safe answer: not cacheable, unknown write
+	an := &analysis{a: a, verb: verbOf(a)}
+	if a.Cacheable {
+		an.readTags = e.tableTags(a.Reads, e.allTag)
+	}
+	switch {
+	case a.UnknownWrite:
+		an.writeTags = []string{e.allTag}
+	case len(a.Writes) > 0:
+		an.writeTags = e.tableTags(a.Writes)
+	}
+	e.memo.Set(query, an)
+	return an
+}
+
+// tableTags names tables' tags, unqualified tables in the default schema.
+func (e *engine) tableTags(tables []sqlanalysis.Table, extra ...string) []string {
+	out := slices.Clone(extra)
+	for _, t := range tables {
+		out = append(out, e.tableTag(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (e *engine) tableTag(t sqlanalysis.Table) string {
+	if t.Schema == "" {
+		t.Schema = e.s.schema
+	}
+	return e.s.namespace + ":t:" + t.String()
+}
+
+// userTag names a tag the caller gave.
+func (e *engine) userTag(tag string) string { return e.s.namespace + ":u:" + tag }
+
+// verbOf recognises the statements that open and close a transaction by
+// text. SAVEPOINT, RELEASE and ROLLBACK TO do neither.
+func verbOf(a *sqlanalysis.Analysis) txVerb {
+	if a.Kind != sqlanalysis.Utility {
+		return verbNone
+	}
+	words := strings.Fields(a.Normalized)
+	if len(words) == 0 {
+		return verbNone
+	}
+	switch words[0] {
+	case "begin":
+		return verbBegin
+	case "start":
+		if len(words) > 1 && words[1] == "transaction" {
+			return verbBegin
+		}
+	case "commit", "end":
+		if len(words) > 1 && words[1] == "prepared" {
+			return verbNone
+		}
+		return verbCommit
+	case "rollback", "abort":
+		if len(words) > 1 && (words[1] == "to" || words[1] == "prepared") {
+			return verbNone
+		}
+		return verbRollback
+	}
+	return verbNone
+}
+
+// ttlFor returns the expiration of a key: the call's TTL or the DB's,
+// shortened by the jitter by an amount fixed per key.
+func (e *engine) ttlFor(key string, c call) time.Duration {
+	ttl := e.s.ttl
+	if c.ttl > 0 {
+		ttl = c.ttl
+	}
+	if e.s.jitter == 0 {
+		return ttl
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	frac := float64(h.Sum64()%10_000) / 10_000 * e.s.jitter
+	return ttl - time.Duration(float64(ttl)*frac)
+}
+
+// args turns the driver's named values back into arguments for the inner
+// database/sql handle.
+func args(nvs []driver.NamedValue) []any {
+	out := make([]any, len(nvs))
+	for i, nv := range nvs {
+		if nv.Name != "" {
+			out[i] = sql.Named(nv.Name, nv.Value)
+		} else {
+			out[i] = nv.Value
+		}
+	}
+	return out
+}
+
+// readTags returns the tags of a cached read: its tables, allTag, and the
+// caller's own.
+func (e *engine) readTags(an *analysis, c call) []string {
+	if len(c.tags) == 0 {
+		return an.readTags
+	}
+	out := slices.Clone(an.readTags)
+	for _, t := range c.tags {
+		out = append(out, e.userTag(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// cacheable reports whether a read may be served from the cache.
+func (e *engine) cacheable(an *analysis, c call) bool {
+	return an.a.Cacheable && !c.skip && (c.use || !e.s.onlyOnRequest)
+}
+
+// cachedQuery returns the result of a cacheable read from the cache, or
+// makes it on the database (one query per key at a time in this process,
+// and across processes where the store has a creation lock). A nil set
+// means the result was too large to cache: the caller runs it itself.
+func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call) (*rowset.Set, error) {
+	key, err := rowset.Key(e.s.namespace, an.a.Normalized, a)
+	if err != nil {
+		return nil, errUncacheable{err}
+	}
+	opts := []region.CallOption{
+		region.WithTags(e.readTags(an, c)...),
+		region.WithExpiration(e.ttlFor(key, c)),
+		region.ShouldCache(func(s *rowset.Set) bool { return s != nil }),
+	}
+	if c.refresh {
+		opts = append(opts, region.ForceRefresh())
+	}
+	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
+	return region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
+		rows, err := e.inner.QueryContext(ctx, query, a...)
+		if err != nil {
+			return nil, err
+		}
+		set, over, err := rowset.Materialize(rows, lim)
+		if err != nil {
+			return nil, err
+		}
+		if over != nil {
+			_ = over.Close()
+			return nil, nil // too large: every caller runs it on its own
+		}
+		return set, nil
+	}, opts...)
+}
+
+// errUncacheable says a read cannot be cached (its arguments have no
+// stable key): it runs on the database.
+type errUncacheable struct{ err error }
+
+func (e errUncacheable) Error() string { return "cachedsql: not cacheable: " + e.err.Error() }
+func (e errUncacheable) Unwrap() error { return e.err }
+
+// setSerializer stores result sets in bytes stores in their own encoding.
+type setSerializer struct{}
+
+func (setSerializer) Marshal(v any) ([]byte, error) {
+	s, ok := v.(*rowset.Set)
+	if !ok {
+		return nil, fmt.Errorf("cachedsql: cannot encode a %T, only result sets", v)
+	}
+	return s.MarshalBinary()
+}
+
+func (setSerializer) Unmarshal(data []byte, v any) error {
+	p, ok := v.(**rowset.Set)
+	if !ok {
+		return fmt.Errorf("cachedsql: cannot decode into a %T, only result sets", v)
+	}
+	s, err := rowset.Decode(data)
+	if err != nil {
+		return err
+	}
+	*p = s
+	return nil
+}
+
+// parseTable reads a table name as SQL writes it: unquoted parts folded to
+// lower case, quoted parts kept, schema-qualified or not.
+func parseTable(name string) (sqlanalysis.Table, error) {
+	a, err := sqlanalysis.Analyze("TABLE " + name)
+	if err != nil || len(a.Reads) != 1 || a.Kind != sqlanalysis.Select {
+		return sqlanalysis.Table{}, fmt.Errorf("%w: %q is not a table name", ErrBadOption, name)
+	}
+	return a.Reads[0], nil
+}

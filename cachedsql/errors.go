@@ -1,0 +1,22 @@
+package cachedsql
+
+import "errors"
+
+var (
+	// ErrNotOpenedByName is returned by the driver's Open: cachedsql's
+	// driver wraps a database handle and is reached through Open, Connect,
+	// NewDb or Wrap, never by a data source name.
+	ErrNotOpenedByName = errors.New("cachedsql: the caching driver is opened through cachedsql.Open, Connect, NewDb or Wrap")
+
+	// ErrConnClosed is returned by a connection used after Close.
+	ErrConnClosed = errors.New("cachedsql: connection is closed")
+
+	// ErrBadOption is returned, wrapped with what was wrong, for an
+	// invalid option.
+	ErrBadOption = errors.New("cachedsql: invalid option")
+
+	// ErrHook wraps the failure (error or panic) of a commit or rollback
+	// hook. It is reported to the DB's error handler and never returned by
+	// Commit or Rollback: the transaction's outcome stands.
+	ErrHook = errors.New("cachedsql: transaction hook failed")
+)

@@ -1,0 +1,127 @@
+package cachedsql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"sync"
+
+	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
+)
+
+// exec runs a statement that returns no rows. A write marks its tables'
+// tags pending before it runs; outside a transaction the statement is its
+// own transaction, and its tags are bumped as soon as it returns (also when
+// it failed: an error may hide a commit that happened). Inside one, the
+// tags wait for the commit.
+func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Result, error) {
+	an := e.analyze(query)
+	a := args(nvs)
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch an.verb {
+	case verbBegin:
+		res, err := s.ExecContext(ctx, query, a...)
+		if err == nil && !c.inTx() {
+			c.manual, c.ws = true, e.tags.Begin()
+		}
+		return res, err
+	case verbCommit, verbRollback:
+		res, err := s.ExecContext(ctx, query, a...)
+		if c.manual {
+			ws := c.ws
+			c.manual, c.ws = false, nil
+			if an.verb == verbCommit {
+				e.report(ws.Commit(ctx))
+			} else {
+				e.report(ws.Rollback(ctx))
+			}
+		}
+		return res, err
+	}
+	if len(an.writeTags) == 0 {
+		return c.execOn(ctx, s, query, a)
+	}
+	if c.inTx() {
+		e.report(c.ws.Touch(ctx, an.writeTags...))
+		return c.execOn(ctx, s, query, a)
+	}
+	ws := e.tags.Begin()
+	e.report(ws.Touch(ctx, an.writeTags...))
+	res, err := s.ExecContext(ctx, query, a...)
+	e.report(ws.Commit(ctx))
+	return res, err
+}
+
+func (c *conn) execOn(ctx context.Context, s *sql.Conn, query string, a []any) (driver.Result, error) {
+	if c.tx != nil {
+		return c.tx.ExecContext(ctx, query, a...)
+	}
+	return s.ExecContext(ctx, query, a...)
+}
+
+// query runs a statement that returns rows: from the cache when it is a
+// cacheable read outside a transaction, from the database otherwise. A
+// statement that writes (INSERT … RETURNING, a CTE that writes, a call the
+// analyzer cannot see into) is handled as a write whose tags are bumped
+// once its rows are closed.
+func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Rows, error) {
+	an := e.analyze(query)
+	a := args(nvs)
+	if len(an.writeTags) > 0 {
+		return e.writeQuery(ctx, c, an, query, a)
+	}
+	cl := callFrom(ctx)
+	if c.inTx() || !e.cacheable(an, cl) {
+		return c.stream(ctx, query, a, nil)
+	}
+	set, err := e.cachedQuery(ctx, an, query, a, cl)
+	var unc errUncacheable
+	switch {
+	case errors.As(err, &unc):
+		return c.stream(ctx, query, a, nil)
+	case err != nil:
+		return nil, err
+	case set == nil: // too large to cache
+		return c.stream(ctx, query, a, nil)
+	}
+	return rowset.DriverRows(ctx, set), nil
+}
+
+func (e *engine) writeQuery(ctx context.Context, c *conn, an *analysis, query string, a []any) (driver.Rows, error) {
+	if c.inTx() {
+		e.report(c.ws.Touch(ctx, an.writeTags...))
+		return c.stream(ctx, query, a, nil)
+	}
+	ws := e.tags.Begin()
+	e.report(ws.Touch(ctx, an.writeTags...))
+	var once sync.Once
+	commit := func() { once.Do(func() { e.report(ws.Commit(ctx)) }) }
+	rows, err := c.stream(ctx, query, a, commit)
+	if err != nil {
+		commit()
+	}
+	return rows, err
+}
+
+// stream runs a query on this connection's session (or transaction) and
+// hands its rows through unchanged.
+func (c *conn) stream(ctx context.Context, query string, a []any, onClose func()) (driver.Rows, error) {
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var r *sql.Rows
+	if c.tx != nil {
+		r, err = c.tx.QueryContext(ctx, query, a...)
+	} else {
+		r, err = s.QueryContext(ctx, query, a...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newSQLRows(r, onClose)
+}
