@@ -77,7 +77,9 @@ func BindType(driverName string) int { return sqlx.BindType(driverName) }
 func BindDriver(driverName string, bindType int) { sqlx.BindDriver(driverName, bindType) }
 
 // Get scans the single row of a query into dest, as sqlx.Get.
-func Get(q Queryer, dest any, query string, args ...any) error { return sqlx.Get(q, dest, query, args...) }
+func Get(q Queryer, dest any, query string, args ...any) error {
+	return sqlx.Get(q, dest, query, args...)
+}
 
 // GetContext is Get with a context.
 func GetContext(ctx context.Context, q QueryerContext, dest any, query string, args ...any) error {
@@ -103,7 +105,9 @@ func NamedQueryContext(ctx context.Context, e ExtContext, query string, arg any)
 }
 
 // NamedExec runs a named statement, as sqlx.NamedExec.
-func NamedExec(e Ext, query string, arg any) (sql.Result, error) { return sqlx.NamedExec(e, query, arg) }
+func NamedExec(e Ext, query string, arg any) (sql.Result, error) {
+	return sqlx.NamedExec(e, query, arg)
+}
 
 // NamedExecContext is NamedExec with a context.
 func NamedExecContext(ctx context.Context, e ExtContext, query string, arg any) (sql.Result, error) {
@@ -111,7 +115,9 @@ func NamedExecContext(ctx context.Context, e ExtContext, query string, arg any) 
 }
 
 // MustExec runs a statement and panics on error, as sqlx.MustExec.
-func MustExec(e Execer, query string, args ...any) sql.Result { return sqlx.MustExec(e, query, args...) }
+func MustExec(e Execer, query string, args ...any) sql.Result {
+	return sqlx.MustExec(e, query, args...)
+}
 
 // MustExecContext is MustExec with a context.
 func MustExecContext(ctx context.Context, e ExecerContext, query string, args ...any) sql.Result {
