@@ -141,7 +141,8 @@ func (s *Set) UnmarshalBinary(data []byte) error {
 	if err != nil {
 		return err
 	}
-	*s = *d
+	s.results, s.size = d.results, d.size
+	s.plans.Store(nil)
 	return nil
 }
 
@@ -360,7 +361,7 @@ func (d *decoder) set() (*Set, error) {
 				r.byteTotal += len(b)
 			}
 		}
-		r.bytesCols = bytesColumns(r.values, ncols)
+		r.index()
 	}
 	if d.pos != len(d.data) {
 		return nil, fmt.Errorf("%d bytes after the set", len(d.data)-d.pos)

@@ -2,7 +2,6 @@ package rowset
 
 import (
 	"database/sql"
-	"database/sql/driver"
 	"slices"
 	"sync/atomic"
 )
@@ -140,26 +139,11 @@ func readHeader(rows *sql.Rows) (result, error) {
 }
 
 // finish trims r's values to their length, so that a cached set holds no
-// spare capacity, and notes which columns hold []byte cells.
+// spare capacity, and indexes them.
 func (r result) finish() result {
 	if cap(r.values)-len(r.values) > len(r.values)/8 {
 		r.values = slices.Clip(slices.Clone(r.values))
 	}
-	r.bytesCols = bytesColumns(r.values, len(r.cols))
+	r.index()
 	return r
-}
-
-// bytesColumns returns the columns of a row-major values with at least
-// one []byte cell (an empty one counts: a replay hands out its own).
-func bytesColumns(values []driver.Value, ncols int) []int {
-	var cols []int
-	for c := range ncols {
-		for i := c; i < len(values); i += ncols {
-			if _, ok := values[i].([]byte); ok {
-				cols = append(cols, c)
-				break
-			}
-		}
-	}
-	return cols
 }

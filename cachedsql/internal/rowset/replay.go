@@ -150,12 +150,20 @@ func QueryRowx(ctx context.Context, src Source, mapper *reflectx.Mapper, unsafe 
 // an empty result, the same errors for missing columns or destinations.
 // mapper and unsafe are as for [Queryx].
 func Get(ctx context.Context, src Source, dest any, mapper *reflectx.Mapper, unsafe bool) error {
-	return sqlxDB(mapper, unsafe).GetContext(begin(ctx, src), dest, replayQuery)
+	db := sqlxDB(mapper, unsafe)
+	if done, err := getDirect(ctx, src, dest, db.Mapper, unsafe); done {
+		return err
+	}
+	return db.GetContext(begin(ctx, src), dest, replayQuery)
 }
 
 // Select scans every row of src into dest, a pointer to a slice, as sqlx's
 // DB.SelectContext would have, by running sqlx's own SelectContext over
 // the replay. mapper and unsafe are as for [Queryx].
 func Select(ctx context.Context, src Source, dest any, mapper *reflectx.Mapper, unsafe bool) error {
-	return sqlxDB(mapper, unsafe).SelectContext(begin(ctx, src), dest, replayQuery)
+	db := sqlxDB(mapper, unsafe)
+	if done, err := selectDirect(ctx, src, dest, db.Mapper, unsafe); done {
+		return err
+	}
+	return db.SelectContext(begin(ctx, src), dest, replayQuery)
 }

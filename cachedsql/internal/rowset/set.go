@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"reflect"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,10 @@ import (
 type Set struct {
 	results []result // one per result set of the query, at least one
 	size    int      // Size's estimate
+
+	// plans caches the direct scan's plans for the first result set
+	// (see fastscan.go), copy-on-write.
+	plans atomic.Pointer[[]cachedPlan]
 }
 
 // result is one result set: its columns and its rows.
@@ -30,10 +35,62 @@ type result struct {
 	values []driver.Value // row-major: row i is values[i*len(cols) : (i+1)*len(cols)]
 	rows   int            // rows, kept apart from values: a result with no columns can have rows
 
+	// kinds holds, for each column, the kinds of value its cells hold,
+	// by which a scan plan knows in advance that no conversion can fail.
 	// bytesCols lists the columns with at least one []byte cell, which a
 	// replay must copy; byteTotal is the sum of those cells' lengths.
+	kinds     []kindSet
 	bytesCols []int
 	byteTotal int
+}
+
+// kindSet is a set of the Go types of driver values.
+type kindSet uint8
+
+const (
+	kindNil kindSet = 1 << iota
+	kindInt64
+	kindFloat64
+	kindBool
+	kindBytes
+	kindString
+	kindTime
+	kindOther
+)
+
+func kindOf(v driver.Value) kindSet {
+	switch v.(type) {
+	case nil:
+		return kindNil
+	case int64:
+		return kindInt64
+	case float64:
+		return kindFloat64
+	case bool:
+		return kindBool
+	case []byte:
+		return kindBytes
+	case string:
+		return kindString
+	case time.Time:
+		return kindTime
+	}
+	return kindOther
+}
+
+// index computes r's kinds and bytesCols from its values.
+func (r *result) index() {
+	n := len(r.cols)
+	r.kinds = make([]kindSet, n)
+	for i, v := range r.values {
+		r.kinds[i%n] |= kindOf(v)
+	}
+	r.bytesCols = nil
+	for c, k := range r.kinds {
+		if k&kindBytes != 0 {
+			r.bytesCols = append(r.bytesCols, c)
+		}
+	}
 }
 
 // column is what database/sql's ColumnType reported for a column, with the
