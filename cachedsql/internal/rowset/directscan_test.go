@@ -85,14 +85,14 @@ func sourceColumns() map[string][]driver.Value {
 		"strings, NULL": {
 			"x", nil,
 		},
-		"bytes":        {[]byte("b"), []byte{}, []byte("12")},
-		"bytes, NULL":  {[]byte("b"), nil, []byte(nil)},
-		"text, bytes":  {"s", []byte("b")},
-		"times":        {time.Date(2024, 3, 10, 1, 2, 3, 4, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.Local)},
-		"times, NULL":  {time.Date(2024, 3, 10, 1, 2, 3, 4, time.UTC), nil},
-		"NULLs":        {nil, nil},
-		"other":        {int32(5), uint64(math.MaxUint64), float32(2.5)},
-		"everything":   {int64(1), 2.5, true, "s", []byte("b"), time.Unix(0, 0), nil},
+		"bytes":       {[]byte("b"), []byte{}, []byte("12")},
+		"bytes, NULL": {[]byte("b"), nil, []byte(nil)},
+		"text, bytes": {"s", []byte("b")},
+		"times":       {time.Date(2024, 3, 10, 1, 2, 3, 4, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.Local)},
+		"times, NULL": {time.Date(2024, 3, 10, 1, 2, 3, 4, time.UTC), nil},
+		"NULLs":       {nil, nil},
+		"other":       {int32(5), uint64(math.MaxUint64), float32(2.5)},
+		"everything":  {int64(1), 2.5, true, "s", []byte("b"), time.Unix(0, 0), nil},
 	}
 }
 
