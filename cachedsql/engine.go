@@ -96,7 +96,11 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		}
 		e.tags = tags
 		e.closers = append(e.closers, tags.Close)
-		e.region = region.New("cachedsql:"+s.namespace, region.WithRunner(e.runner), region.WithSerializer(setSerializer{}))
+		ropts := []region.Option{region.WithRunner(e.runner), region.WithSerializer(setSerializer{})}
+		if s.observer != nil {
+			ropts = append(ropts, region.WithObserver(s.observer))
+		}
+		e.region = region.New("cachedsql:"+s.namespace, ropts...)
 		if err := e.region.Configure(region.Config{Backend: tags, Expiration: s.ttl, StoreTTL: 2 * s.ttl}); err != nil {
 			return nil, err
 		}

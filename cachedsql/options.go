@@ -28,6 +28,7 @@ type settings struct {
 	analyzer      *sqlanalysis.Analyzer
 	schema        string
 	onError       func(error)
+	observer      region.Observer
 	analyses      int
 }
 
@@ -116,3 +117,9 @@ func WithDefaultSchema(schema string) Option {
 // must not block. Default: none (the failures are still counted by the
 // region).
 func WithErrorHandler(f func(error)) Option { return func(s *settings) { s.onError = f } }
+
+// WithObserver reports the events of the DB's own region (hits, misses,
+// creations and their latency, …) to o, for metrics and tracing (see the
+// contrib modules). Ignored with [WithRegion]: configure that region's
+// observer where it is made.
+func WithObserver(o region.Observer) Option { return func(s *settings) { s.observer = o } }
