@@ -177,6 +177,35 @@ func TestReplayConcurrent(t *testing.T) {
 			}
 		})
 	}
+	// Direct scans, whose plans the Set caches, at the same time.
+	type row struct {
+		A, B []byte
+		S    string
+	}
+	for i := range 4 {
+		wg.Go(func() {
+			for range 50 {
+				var got []row
+				var err error
+				if i%2 == 0 {
+					err = rowset.Select(context.Background(), set, &got, nil, false)
+				} else {
+					var one row
+					err = rowset.Get(context.Background(), set, &one, nil, false)
+					got = append(got, one)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got[0].S != "text" || string(got[0].A) != "first" {
+					errs <- fmt.Errorf("concurrent direct scan read %+v", got[0])
+					return
+				}
+				got[0].A[0] = '!'
+			}
+		})
+	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
