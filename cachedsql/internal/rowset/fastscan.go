@@ -70,7 +70,7 @@ type columnPlan struct {
 	index  []int        // the field's traversal, as sqlx's mapper gives it
 	offset uintptr      // the field's offset in the struct, when inline
 	inline bool         // the field is at offset, with no pointer on the way
-	op     fieldOp      //
+	op     fieldOp      // how the field is set
 	elem   fieldOp      // opPtr's op for the new element
 	typ    reflect.Type // the field's type; opPtr's element type
 }
