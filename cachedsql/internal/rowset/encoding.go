@@ -19,7 +19,7 @@ import (
 //	    per column: string name, string dbType, byte flags,
 //	                [varint length], [varint precision, varint scale]
 //	                (as flags say), byte scan type (its index in scanTypes)
-//	    uvarint rows
+//	    uvarint rows, uvarint bytes of its []byte cells
 //	    rows×columns cells, row-major: byte tag, then the tag's payload
 //
 // Strings and byte strings are a uvarint length and the bytes; varints
@@ -102,6 +102,7 @@ func (s *Set) AppendBinary(b []byte) ([]byte, error) {
 			}
 		}
 		e.b = binary.AppendUvarint(e.b, uint64(r.rows))
+		e.b = binary.AppendUvarint(e.b, uint64(r.byteTotal))
 		n := len(r.cols)
 		for i, v := range r.values {
 			if err := e.cell(v); err != nil {
@@ -295,14 +296,15 @@ func Decode(data []byte) (*Set, error) {
 	return s, nil
 }
 
-// decoder reads one set. Strings are cut from one string copy of the
-// input and byte strings from one arena, so that a set of many cells
-// costs few allocations beyond the values themselves.
+// decoder reads one set. Each result's []byte cells are cut from one
+// arena of the exact size the encoding announces (replays copy them again:
+// callers never hold it). Strings are allocated one by one, not cut from
+// one copy of the input: callers keep strings, and a substring would keep
+// the whole input alive.
 type decoder struct {
 	data  []byte
 	pos   int
-	text  string // string(data), made at the first string
-	arena []byte // for []byte cells, made at the first one
+	arena []byte // for the current result's []byte cells, of the size announced
 	locs  []*time.Location
 }
 
@@ -349,6 +351,11 @@ func (d *decoder) set() (*Set, error) {
 			return nil, fmt.Errorf("%d rows of %d columns in %d bytes", nrows, ncols, len(d.data)-d.pos)
 		}
 		r.rows = int(nrows)
+		byteTotal, err := d.count(1)
+		if err != nil {
+			return nil, err
+		}
+		d.arena = make([]byte, byteTotal) // exact: the Set keeps it
 		r.values = make([]driver.Value, r.rows*ncols)
 		for i := range r.values {
 			v, err := d.cell()
@@ -360,6 +367,9 @@ func (d *decoder) set() (*Set, error) {
 			if b, ok := v.([]byte); ok {
 				r.byteTotal += len(b)
 			}
+		}
+		if len(d.arena) != 0 {
+			return nil, fmt.Errorf("result %d: %d bytes announced for []byte cells that hold %d", ri, byteTotal, r.byteTotal)
 		}
 		r.index()
 	}
@@ -629,10 +639,7 @@ func (d *decoder) str() (string, error) {
 	if err != nil || start == end {
 		return "", err
 	}
-	if d.text == "" {
-		d.text = string(d.data)
-	}
-	return d.text[start:end], nil
+	return string(d.data[start:end]), nil
 }
 
 func (d *decoder) bytes() ([]byte, error) {
@@ -645,8 +652,7 @@ func (d *decoder) bytes() ([]byte, error) {
 		return []byte{}, nil
 	}
 	if len(d.arena) < n {
-		// The rest of the input bounds the bytes still to come.
-		d.arena = make([]byte, len(d.data)-start)
+		return nil, fmt.Errorf("[]byte cells longer than the %d bytes announced", len(d.arena))
 	}
 	b := d.arena[:n:n]
 	d.arena = d.arena[n:]

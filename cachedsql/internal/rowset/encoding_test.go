@@ -194,8 +194,10 @@ func TestDecodeMalformed(t *testing.T) {
 		{"trailing bytes", append(append([]byte{}, good...), 0), "after the set"},
 		{"no result sets", []byte("RS\x01\x00"), "no result sets"},
 		{"too many rows", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\xff\xff\xff\xff\x0f"), "rows"},
-		{"unknown zone", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x08\x00\x00\x02\x0cNo/Such_Zone"), "No/Such_Zone"},
-		{"unknown tag", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\xee"), "cell tag"},
+		{"unknown zone", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x00\x08\x00\x00\x02\x0cNo/Such_Zone"), "No/Such_Zone"},
+		{"more bytes than announced", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x01\x06\x02ab"), "announced"},
+		{"fewer bytes than announced", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x03\x06\x02ab"), "announced"},
+		{"unknown tag", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x00\xee"), "cell tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
