@@ -166,9 +166,18 @@ func (c *conn) Ping(ctx context.Context) error {
 	return s.PingContext(ctx)
 }
 
+// ResetSession gives back the inner connection before database/sql hands
+// this connection to another caller, unless a transaction holds it: a
+// cache miss queries the inner handle, and must never wait for a
+// connection that an idle caching connection keeps (with SetMaxOpenConns(1)
+// it would wait forever).
 func (c *conn) ResetSession(context.Context) error {
 	if c.closed {
 		return driver.ErrBadConn
+	}
+	if c.inner != nil && !c.inTx() {
+		_ = c.inner.Close() // back to the inner pool; an error means it is gone
+		c.inner = nil
 	}
 	return nil
 }

@@ -146,5 +146,14 @@ func MapScan(r ColScanner, dest map[string]any) error { return sqlx.MapScan(r, d
 // SliceScan scans a row into a slice, as sqlx.SliceScan.
 func SliceScan(r ColScanner) ([]any, error) { return sqlx.SliceScan(r) }
 
-// StructScan scans every row of rows into dest, a slice, as sqlx.StructScan.
-func StructScan(rows *Rows, dest any) error { return sqlx.StructScan(rows, dest) }
+// StructScan scans every row of rows (a *Rows, or a *sql.Rows) into dest,
+// a slice, as sqlx.StructScan.
+func StructScan(rows interface {
+	Close() error
+	Columns() ([]string, error)
+	Err() error
+	Next() bool
+	Scan(...any) error
+}, dest any) error {
+	return sqlx.StructScan(rows, dest)
+}
