@@ -18,3 +18,20 @@ var (
 	// ErrBadOptions wraps what is wrong with Options.
 	ErrBadOptions = errors.New("invalidation: invalid options")
 )
+
+// Errors of the Listener.
+var (
+	// ErrBadPayload wraps what is wrong with a notification's payload
+	// (see ParsePayload). The Listener treats such a notification as
+	// saying that every table may have changed.
+	ErrBadPayload = errors.New("invalidation: malformed notification payload")
+
+	// ErrListenerDown wraps why the Listener is not listening: the
+	// connection could not be made, LISTEN failed, or the connection was
+	// lost. The Listener retries by itself; Listener.LastError returns it.
+	ErrListenerDown = errors.New("invalidation: listener not connected")
+
+	// ErrListenerRunning is returned by Listener.Run and Listener.Start on
+	// a listener that is running or has run: a Listener runs once.
+	ErrListenerRunning = errors.New("invalidation: listener already started")
+)

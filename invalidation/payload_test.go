@@ -1,0 +1,255 @@
+package invalidation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/backend/memory"
+	"github.com/dogpile-go/dogpile/cachedsql"
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
+	"github.com/dogpile-go/dogpile/invalidation"
+	"github.com/dogpile-go/dogpile/migrations"
+)
+
+// trickyNames are names PostgreSQL accepts that need quoting, or look as
+// if they did.
+var trickyNames = []string{
+	"users", "_s1", "t$1", "t_2", "Users", "ORDERS", "1t", "$t", "a.b", `we"ird`,
+	`""`, `"`, ".", "..", "two words", "café", "select", "*", "x*", "a-b",
+	"tab\tname", "new\nline", strings.Repeat("x", 63), "日本",
+}
+
+func TestPayloadAgreesWithMigrations(t *testing.T) {
+	check := func(t *testing.T, schema, table string) {
+		t.Helper()
+		c := invalidation.Change{Schema: schema, Table: table}
+		want := migrations.FormatTable(schema, table)
+		if got := c.String(); got != want {
+			t.Fatalf("Change{%q, %q}.String() = %q; migrations.FormatTable gives %q", schema, table, got, want)
+		}
+		if a := (sqlanalysis.Table{Schema: schema, Name: table}).String(); a != want {
+			t.Fatalf("sqlanalysis writes %q, the payload is %q", a, want)
+		}
+		got, err := invalidation.ParsePayload(want)
+		if err != nil || got != c {
+			t.Fatalf("ParsePayload(%q) = %+v, %v; want %+v", want, got, err, c)
+		}
+	}
+	t.Run("tricky", func(t *testing.T) {
+		for _, s := range trickyNames {
+			for _, n := range trickyNames {
+				check(t, s, n)
+			}
+		}
+	})
+	t.Run("random", func(t *testing.T) {
+		seed := rand.Uint64()
+		t.Logf("seed %d", seed)
+		r := rand.New(rand.NewPCG(seed, 0))
+		for range 5000 {
+			check(t, randomName(r), randomName(r))
+		}
+	})
+}
+
+// TestParsePayloadAgreesOnAnything feeds both parsers arbitrary text, most
+// of it malformed: they must accept and refuse the same payloads.
+func TestParsePayloadAgreesOnAnything(t *testing.T) {
+	inputs := []string{
+		"", "*", "**", `"*"`, "users", ".users", "public.", "public..users", "a.b.c",
+		`"public".users`, `public."users"`, `public."Users`, `"Sales.Orders`,
+		`public."A"x`, `"A"."b""c"`, `public."x.y"`, `a."`, `"".x`, `x.""`,
+	}
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for range 5000 {
+		inputs = append(inputs, randomPayload(r))
+	}
+	for _, in := range inputs {
+		agreeOnPayload(t, in)
+	}
+}
+
+func FuzzParsePayload(f *testing.F) {
+	for _, s := range []string{"*", "public.users", `"A"."b""c"`, `public."x.y"`, `a."`, `"".x`} {
+		f.Add(s)
+	}
+	f.Fuzz(agreeOnPayload)
+}
+
+func agreeOnPayload(t *testing.T, payload string) {
+	t.Helper()
+	got, err := invalidation.ParsePayload(payload)
+	want, werr := migrations.ParsePayload(payload)
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("ParsePayload(%q): invalidation says %v, migrations %v", payload, err, werr)
+	}
+	if err != nil {
+		if !errors.Is(err, invalidation.ErrBadPayload) {
+			t.Fatalf("ParsePayload(%q) = %v; want ErrBadPayload", payload, err)
+		}
+		return
+	}
+	if got != (invalidation.Change{All: want.All, Schema: want.Schema, Table: want.Table}) {
+		t.Fatalf("ParsePayload(%q) = %+v; migrations reads %+v", payload, got, want)
+	}
+	if got.String() != payload {
+		t.Fatalf("ParsePayload(%q) = %+v, which formats as %q", payload, got, got.String())
+	}
+}
+
+const nameRunes = `abcxyz_$09AZé" .*`
+
+func randomName(r *rand.Rand) string {
+	runes := []rune(nameRunes)
+	var b strings.Builder
+	for range 1 + r.IntN(8) {
+		b.WriteRune(runes[r.IntN(len(runes))])
+	}
+	return b.String()
+}
+
+func randomPayload(r *rand.Rand) string {
+	if r.IntN(3) == 0 {
+		// Near misses: a valid payload with one character changed.
+		s := []rune(migrations.FormatTable(randomName(r), randomName(r)))
+		runes := []rune(nameRunes)
+		s[r.IntN(len(s))] = runes[r.IntN(len(runes))]
+		return string(s)
+	}
+	runes := []rune(nameRunes)
+	var b strings.Builder
+	for range r.IntN(12) {
+		b.WriteRune(runes[r.IntN(len(runes))])
+	}
+	return b.String()
+}
+
+func TestCachedSQLTags(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		namespaces []string
+		change     invalidation.Change
+		want       []string
+	}{
+		{"default namespace", nil, invalidation.Change{Schema: "public", Table: "users"}, []string{"cachedsql:t:public.users"}},
+		{"everything", []string{"app"}, invalidation.Change{All: true}, []string{"app:*"}},
+		{"quoted", []string{"app"}, invalidation.Change{Schema: "Sales", Table: `we"ird`}, []string{`app:t:"Sales"."we""ird"`}},
+		{"other schema", []string{"app"}, invalidation.Change{Schema: "sales", Table: "orders"}, []string{"app:t:sales.orders"}},
+		{"two namespaces", []string{"b", "a", "b"}, invalidation.Change{Schema: "public", Table: "t"}, []string{"a:t:public.t", "b:t:public.t"}},
+		{"two namespaces, everything", []string{"b", "a"}, invalidation.Change{All: true}, []string{"a:*", "b:*"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := invalidation.CachedSQLTags(tc.namespaces...)(tc.change)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CachedSQLTags(%q)(%+v) = %q, want %q", tc.namespaces, tc.change, got, tc.want)
+			}
+		})
+	}
+}
+
+// bumpRecorder records the tags of every bump.
+type bumpRecorder struct {
+	backend.ProxyBackend
+	mu     sync.Mutex
+	bumped [][]string // guarded by mu
+}
+
+func (r *bumpRecorder) BumpTags(ctx context.Context, tags []string) error {
+	r.mu.Lock()
+	r.bumped = append(r.bumped, slices.Clone(tags))
+	r.mu.Unlock()
+	return r.ProxyBackend.BumpTags(ctx, tags)
+}
+
+func (r *bumpRecorder) take() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.bumped
+	r.bumped = nil
+	return out
+}
+
+// TestCachedSQLTagsAgreesWithCachedSQL checks the mapping against the tags
+// a cachedsql.DB bumps itself when told a table changed, and when told
+// everything did, whatever its default schema.
+func TestCachedSQLTagsAgreesWithCachedSQL(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		defaultSchema string
+		table         string // as cachedsql.DB.InvalidateTables takes it
+		change        invalidation.Change
+	}{
+		{"unqualified", "", "users", invalidation.Change{Schema: "public", Table: "users"}},
+		{"qualified", "", "sales.orders", invalidation.Change{Schema: "sales", Table: "orders"}},
+		{"quoted", "", `"Sales"."Orders"`, invalidation.Change{Schema: "Sales", Table: "Orders"}},
+		{"quote inside", "", `public."we""ird"`, invalidation.Change{Schema: "public", Table: `we"ird`}},
+		{"keyword", "", `public."select"`, invalidation.Change{Schema: "public", Table: "select"}},
+		{"other default schema", "app", "users", invalidation.Change{Schema: "app", Table: "users"}},
+		{"other default schema, qualified", "app", "public.users", invalidation.Change{Schema: "public", Table: "users"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, err := memory.New(memory.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			rec := &bumpRecorder{}
+			b, err := backend.Wrap(store, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// No connection is made: invalidating is the cache's business.
+			db, err := cachedsql.Open("pgx", "postgres://127.0.0.1:1/none", cachedsql.WithBackend(b),
+				cachedsql.WithNamespace("ns"), cachedsql.WithDefaultSchema(tc.defaultSchema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			mapping := invalidation.CachedSQLTags("ns")
+			if err := db.InvalidateTables(t.Context(), tc.table); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := rec.take(), [][]string{mapping(tc.change)}; !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("cachedsql bumps %q for %s; CachedSQLTags maps %+v to %q", got, tc.table, tc.change, want)
+			}
+			if err := db.InvalidateAll(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := rec.take(), [][]string{mapping(invalidation.Change{All: true})}; !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("cachedsql bumps %q for everything; CachedSQLTags gives %q", got, want)
+			}
+		})
+	}
+}
+
+func ExampleParsePayload() {
+	for _, payload := range []string{"public.users", `sales."Orders"`, "*", `"public".users`} {
+		c, err := invalidation.ParsePayload(payload)
+		fmt.Printf("all=%v schema=%q table=%q err=%v\n", c.All, c.Schema, c.Table, err)
+	}
+	// Output:
+	// all=false schema="public" table="users" err=<nil>
+	// all=false schema="sales" table="Orders" err=<nil>
+	// all=true schema="" table="" err=<nil>
+	// all=false schema="" table="" err=invalidation: malformed notification payload: "\"public\".users": not in canonical form (want "public.users")
+}
+
+func ExampleCachedSQLTags() {
+	tagsOf := invalidation.CachedSQLTags("app")
+	fmt.Println(tagsOf(invalidation.Change{Schema: "public", Table: "users"}))
+	fmt.Println(tagsOf(invalidation.Change{Schema: "Sales", Table: "Orders"}))
+	fmt.Println(tagsOf(invalidation.Change{All: true}))
+	// Output:
+	// [app:t:public.users]
+	// [app:t:"Sales"."Orders"]
+	// [app:*]
+}
