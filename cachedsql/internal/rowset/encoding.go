@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 	"time"
 )
 
@@ -381,10 +382,10 @@ func (d *decoder) set() (*Set, error) {
 
 func (d *decoder) column(c *column) error {
 	var err error
-	if c.name, err = d.str(); err != nil {
+	if c.name, err = d.name(); err != nil {
 		return err
 	}
-	if c.dbType, err = d.str(); err != nil {
+	if c.dbType, err = d.name(); err != nil {
 		return err
 	}
 	flags, err := d.byte()
@@ -640,6 +641,49 @@ func (d *decoder) str() (string, error) {
 		return "", err
 	}
 	return string(d.data[start:end]), nil
+}
+
+// name reads a column's name or type name, interned: a program's queries
+// have a few of each, decoded again on every hit.
+func (d *decoder) name() (string, error) {
+	start, end, err := d.span()
+	if err != nil {
+		return "", err
+	}
+	return names.intern(d.data[start:end]), nil
+}
+
+// nameCache interns short strings, up to a bound. It is safe for
+// concurrent use by multiple goroutines.
+type nameCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+var names = nameCache{m: make(map[string]string)}
+
+const (
+	maxInterned    = 4096 // names kept
+	maxInternedLen = 64   // bytes in a name kept
+)
+
+func (c *nameCache) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > maxInternedLen {
+		return string(b)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(c.m) < maxInterned {
+		c.m[s] = s
+	}
+	return s
 }
 
 func (d *decoder) bytes() ([]byte, error) {
