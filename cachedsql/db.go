@@ -24,7 +24,8 @@ import (
 // unseen.
 type DB struct {
 	*sqlx.DB
-	e *engine
+	e      *engine
+	unsafe bool // struct scans ignore columns the struct lacks (Unsafe)
 }
 
 // Open opens a database as sql.Open does (no connection is made yet) and
@@ -130,7 +131,7 @@ func (db *DB) Close() error {
 
 // Unsafe returns a DB whose struct scans ignore columns the struct lacks,
 // as sqlx's Unsafe; it shares the cache and connections of db.
-func (db *DB) Unsafe() *DB { return &DB{DB: db.DB.Unsafe(), e: db.e} }
+func (db *DB) Unsafe() *DB { return &DB{DB: db.DB.Unsafe(), e: db.e, unsafe: true} }
 
 // Beginx begins a transaction. Reads inside it bypass the cache; its
 // writes invalidate their tables when it commits.

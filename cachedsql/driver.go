@@ -30,8 +30,10 @@ func (cachingDriver) Open(string) (driver.Conn, error) { return nil, ErrNotOpene
 
 // conn is one caching connection. database/sql uses a connection from one
 // goroutine at a time. It holds a connection of the inner database only
-// while it needs one (a session: a transaction, a statement that must run
-// on the database), so cache hits take no database connection at all.
+// while it needs one — from the first statement that must run on the
+// database until database/sql puts it back in its pool (see IsValid), or
+// until its transaction ends — so cache hits take no database connection at
+// all, and a *sql.Conn keeps one session for its life.
 type conn struct {
 	e     *engine
 	inner *sql.Conn // pinned inner connection, once needed
@@ -182,7 +184,22 @@ func (c *conn) ResetSession(context.Context) error {
 	return nil
 }
 
-func (c *conn) IsValid() bool { return !c.closed }
+// IsValid is called as database/sql puts the connection back in its pool:
+// the end of a session (a *sql.Conn keeps its connection, and a Tx its, until
+// they end). Outside a transaction the inner connection goes back to the
+// inner pool then, so idle caching connections hold no database connection
+// and cache misses (which query through the inner pool) never wait for one
+// that an idle connection sits on.
+func (c *conn) IsValid() bool {
+	if c.closed {
+		return false
+	}
+	if c.inner != nil && !c.inTx() {
+		_ = c.inner.Close()
+		c.inner = nil
+	}
+	return true
+}
 
 // stmt is a prepared statement on a caching connection: its text, run
 // through the connection's paths on each execution.
