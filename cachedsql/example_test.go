@@ -1,0 +1,161 @@
+package cachedsql_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/dogpile-go/dogpile/cachedsql"
+)
+
+// The examples run on SQLite (modernc.org/sqlite, pure Go), in a file of
+// their own, so that they need no server; on PostgreSQL only the driver
+// name, the data source and the placeholders ($1) change.
+
+// exampleDB opens a cachedsql.DB on a new SQLite database with a table of
+// users; done closes it and removes the file.
+func exampleDB() (db *cachedsql.DB, done func()) {
+	dir, err := os.MkdirTemp("", "cachedsql-example-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err = cachedsql.Connect("sqlite", filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	db.MustExec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+	db.MustExec("INSERT INTO users (name) VALUES ('Ada'), ('Grace')")
+	return db, func() { db.Close(); os.RemoveAll(dir) }
+}
+
+func ExampleConnect() {
+	dir, err := os.MkdirTemp("", "cachedsql-example-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	// As sqlx.Connect: open, and ping.
+	db, err := cachedsql.Connect("sqlite", filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.MustExec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+	db.MustExec("INSERT INTO users (name) VALUES ('Ada'), ('Grace')")
+
+	for range 3 {
+		var names []string
+		if err := db.Select(&names, "SELECT name FROM users ORDER BY id"); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(names)
+	}
+	fmt.Println("queries the cache ran:", db.Region().Stats().Created)
+	// Output:
+	// [Ada Grace]
+	// [Ada Grace]
+	// [Ada Grace]
+	// queries the cache ran: 1
+}
+
+// A write invalidates the cached results of the tables it writes.
+func Example_writeInvalidates() {
+	db, done := exampleDB()
+	defer done()
+
+	const q = "SELECT name FROM users WHERE id = ?"
+	var name string
+	for range 2 {
+		_ = db.Get(&name, q, 1)
+		fmt.Println(name, "- queries:", db.Region().Stats().Created)
+	}
+	db.MustExec("UPDATE users SET name = ? WHERE id = ?", "Ada Lovelace", 1)
+	_ = db.Get(&name, q, 1)
+	fmt.Println(name, "- queries:", db.Region().Stats().Created)
+	// Output:
+	// Ada - queries: 1
+	// Ada - queries: 1
+	// Ada Lovelace - queries: 2
+}
+
+func ExampleTx_AfterCommit() {
+	db, done := exampleDB()
+	defer done()
+
+	const q = "SELECT name FROM users WHERE id = ?"
+	var name string
+	_ = db.Get(&name, q, 2)
+	fmt.Println("cached:", name)
+
+	tx := db.MustBegin()
+	tx.MustExec("UPDATE users SET name = ? WHERE id = ?", "Grace Hopper", 2)
+	tx.AfterCommit(func(ctx context.Context) {
+		// The hook runs once what the transaction wrote is invalidated.
+		_ = db.GetContext(ctx, &name, q, 2)
+		fmt.Println("committed:", name)
+	})
+	tx.AfterRollback(func(context.Context) { fmt.Println("rolled back") })
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// cached: Grace
+	// committed: Grace Hopper
+}
+
+func ExampleContextWithTags() {
+	db, done := exampleDB()
+	defer done()
+
+	const q = "SELECT name FROM users WHERE id = ?"
+	ctx := cachedsql.ContextWithTags(context.Background(), "user:1")
+	var name string
+	_ = db.GetContext(ctx, &name, q, 1)
+	fmt.Println(name)
+
+	// A write the cache does not see, as another program's would be.
+	_, _ = db.Inner().Exec("UPDATE users SET name = 'Ada Lovelace' WHERE id = 1")
+	_ = db.GetContext(ctx, &name, q, 1)
+	fmt.Println(name, "(cached)")
+
+	// Told of it (by a message, say), the program invalidates the tag.
+	_ = db.InvalidateTags(ctx, "user:1")
+	_ = db.GetContext(ctx, &name, q, 1)
+	fmt.Println(name)
+	// Output:
+	// Ada
+	// Ada (cached)
+	// Ada Lovelace
+}
+
+func ExampleTx_RefreshAfterCommit() {
+	db, done := exampleDB()
+	defer done()
+
+	const q = "SELECT name FROM users WHERE id = ?"
+	var name string
+	_ = db.Get(&name, q, 2)
+
+	tx := db.MustBegin()
+	tx.MustExec("UPDATE users SET name = ? WHERE id = ?", "Grace Hopper", 2)
+	// After the commit, make the result again in the background, so that
+	// the next reader does not wait for the database.
+	tx.RefreshAfterCommit(db.RefreshQuery(q, 2))
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+
+	for db.Region().Stats().Created < 2 { // an example must wait to print
+		time.Sleep(time.Millisecond)
+	}
+	_ = db.Get(&name, q, 2) // made by the refresh
+	fmt.Println(name, "- queries:", db.Region().Stats().Created)
+	// Output:
+	// Grace Hopper - queries: 2
+}
