@@ -1,0 +1,194 @@
+package tiered
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backend"
+)
+
+// tagCache holds tag states read from Redis, in bounded coherence. A state
+// is dropped when a message says the tag changed, when the subscription is
+// lost, and once it is older than MaxTagAge. Pending states are never
+// cached: a writer's mark may lapse without a message.
+type tagCache struct {
+	m sync.Map     // tag → cachedTag
+	n atomic.Int64 // tags added since the last clear, an upper bound on the size
+}
+
+type cachedTag struct {
+	version uint64
+	at      int64 // Unix nanoseconds, by Options.Clock, when it was read
+}
+
+func (c *tagCache) clear() {
+	c.m.Clear()
+	c.n.Store(0)
+}
+
+// tagToken is begin for tags.
+func (s *Store) tagTokens(tags []string) []token {
+	toks := make([]token, len(tags))
+	epoch := s.epoch.Load()
+	healthy := s.healthy.Load()
+	for i, tag := range tags {
+		toks[i] = token{seq: s.tagSeq[s.stripe(tag)].Load(), epoch: epoch, near: healthy}
+	}
+	return toks
+}
+
+// keepTags caches states read from Redis after toks were taken, by the
+// same rule as [Store.keep].
+func (s *Store) keepTags(tags []string, toks []token, states []backend.TagState) {
+	now := s.o.Clock.Now().UnixNano()
+	for i, tag := range tags {
+		if !toks[i].near {
+			continue
+		}
+		j := s.stripe(tag)
+		if states[i].Pending {
+			s.dropTag(j, tag)
+			continue
+		}
+		if _, had := s.tags.m.Swap(tag, cachedTag{version: states[i].Version, at: now}); !had {
+			if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
+				s.tags.clear() // the new state goes too: only a miss
+			}
+		}
+		if s.tagSeq[j].Add(1)-1 != toks[i].seq || s.epoch.Load() != toks[i].epoch {
+			s.tags.m.Delete(tag)
+		}
+	}
+}
+
+func (s *Store) dropTag(i int, tag string) {
+	s.tagSeq[i].Add(1)
+	s.tags.m.Delete(tag)
+}
+
+// cachedStates returns the cached states of tags when every one is cached
+// and young enough.
+func (s *Store) cachedStates(tags []string) ([]backend.TagState, bool) {
+	if s.o.Coherence != Bounded || !s.healthy.Load() {
+		return nil, false
+	}
+	oldest := s.o.Clock.Now().UnixNano() - int64(s.o.MaxTagAge)
+	states := make([]backend.TagState, len(tags))
+	for i, tag := range tags {
+		v, ok := s.tags.m.Load(tag)
+		if !ok {
+			return nil, false
+		}
+		ct := v.(cachedTag)
+		if ct.at < oldest {
+			return nil, false
+		}
+		states[i].Version = ct.version
+	}
+	return states, true
+}
+
+// TagStates returns the state of each tag: from Redis, or in bounded
+// coherence from the cache when it holds every one of them.
+func (s *Store) TagStates(ctx context.Context, tags []string) ([]backend.TagState, error) {
+	if states, ok := s.cachedStates(tags); ok {
+		return states, nil
+	}
+	return s.farTagStates(ctx, tags)
+}
+
+// farTagStates reads tags' states from Redis, caching them in bounded
+// coherence.
+func (s *Store) farTagStates(ctx context.Context, tags []string) ([]backend.TagState, error) {
+	if s.o.Coherence != Bounded {
+		return s.far.TagStates(ctx, tags)
+	}
+	toks := s.tagTokens(tags)
+	states, err := s.far.TagStates(ctx, tags)
+	if err == nil {
+		s.keepTags(tags, toks, states)
+	}
+	return states, err
+}
+
+// GetTagged reads key and the states of tags. A near hit is checked
+// against the tags' states in Redis, read in one round trip without the
+// payload (in bounded coherence, against cached states when there are
+// some, with no round trip); when they show it invalidated, the entry is
+// read from Redis, where another process may have stored a valid one.
+// Otherwise the entry and the states come from Redis in one round trip.
+func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backend.Entry, bool, []backend.TagState, error) {
+	if e, ok := s.nearGet(key); ok {
+		states, cached := s.cachedStates(tags)
+		if cached {
+			s.stats.cachedTagChecks.Add(1)
+		} else {
+			s.stats.tagChecks.Add(1)
+			var err error
+			if states, err = s.farTagStates(ctx, tags); err != nil {
+				return backend.Entry{}, false, nil, err
+			}
+		}
+		if backend.AnyPending(states) || backend.TagsMatch(e.Meta.Tags, tags, states) {
+			return e, true, states, nil
+		}
+		// Invalidated: drop the near copy and look in Redis.
+		s.dropKey(s.stripe(key), key)
+	}
+	tok := s.begin(key)
+	var toks []token
+	if s.o.Coherence == Bounded {
+		toks = s.tagTokens(tags)
+	}
+	e, ok, states, err := s.far.GetTagged(ctx, key, tags)
+	if err != nil {
+		return backend.Entry{}, false, nil, err
+	}
+	if toks != nil {
+		s.keepTags(tags, toks, states)
+	}
+	// An entry its tags already invalidate is not worth keeping near.
+	if ok && tok.near && (backend.AnyPending(states) || backend.TagsMatch(e.Meta.Tags, tags, states)) {
+		s.keep(key, tok, e, 0)
+	}
+	return e, ok, states, nil
+}
+
+// BumpTags gives each tag a new version in Redis, drops the tags' cached
+// states, and tells other processes.
+func (s *Store) BumpTags(ctx context.Context, tags []string) error {
+	return s.tagOp(ctx, tags, s.far.BumpTags(ctx, tags))
+}
+
+// MarkPending marks tags as held by owner in Redis, and tells other
+// processes.
+func (s *Store) MarkPending(ctx context.Context, tags []string, owner string, lease time.Duration) error {
+	return s.tagOp(ctx, tags, s.far.MarkPending(ctx, tags, owner, lease))
+}
+
+// ReleasePending removes owner's marks in Redis (bumping first when asked),
+// drops the tags' cached states, and tells other processes.
+func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string, bump bool) error {
+	return s.tagOp(ctx, tags, s.far.ReleasePending(ctx, tags, owner, bump))
+}
+
+// tagOp finishes a tag operation that Redis answered with err: the cached
+// states go whatever the outcome (Redis may have applied it), and other
+// processes are told when it succeeded. Messages are sent in strict
+// coherence too, for processes sharing the channel in bounded coherence.
+func (s *Store) tagOp(ctx context.Context, tags []string, err error) error {
+	for _, tag := range tags {
+		s.dropTag(s.stripe(tag), tag)
+	}
+	if err != nil || len(tags) == 0 {
+		return err
+	}
+	return s.publish(ctx, kindTags, tags)
+}
+
+var (
+	_ backend.TagStore     = (*Store)(nil)
+	_ backend.TaggedGetter = (*Store)(nil)
+)
