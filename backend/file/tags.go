@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/backend/internal/tagmarks"
 )
 
 // Tags live in their own bucket of the data file, two records per tag:
@@ -47,11 +48,11 @@ func readTagStates(tx *bolt.Tx, tags []string, now time.Time, states []backend.T
 			continue
 		}
 		if v := tb.Get(tagKey('p', tag)); v != nil {
-			m, err := decodeMarks(v)
+			m, err := tagmarks.Decode(v)
 			if err != nil {
 				return nil, fmt.Errorf("%w: marks of tag %s: %v; the next MarkPending or ReleasePending of the tag replaces them", ErrBadTagRecord, quote(tag), err)
 			}
-			states[i].Pending = m.pending(now)
+			states[i].Pending = m.Pending(now)
 		}
 		v := tb.Get(tagKey('v', tag))
 		switch {
@@ -174,7 +175,7 @@ func (s *Store) MarkPending(ctx context.Context, tags []string, owner string, le
 	return s.updateTags(ctx, fmt.Sprintf("mark %d tags pending", len(tags)), func(tb *bolt.Bucket) error {
 		now := s.clock.Now()
 		for _, tag := range tags {
-			if err := editMarks(tb, tag, now, func(m marks) marks { return m.with(owner, now.Add(lease)) }); err != nil {
+			if err := editMarks(tb, tag, now, func(m tagmarks.Marks) tagmarks.Marks { return m.With(owner, now.Add(lease)) }); err != nil {
 				return err
 			}
 		}
@@ -194,7 +195,7 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 					return err
 				}
 			}
-			if err := editMarks(tb, tag, now, func(m marks) marks { m, _ = m.without(owner); return m }); err != nil {
+			if err := editMarks(tb, tag, now, func(m tagmarks.Marks) tagmarks.Marks { m, _ = m.Without(owner); return m }); err != nil {
 				return err
 			}
 		}
@@ -204,17 +205,17 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 
 // editMarks replaces tag's marks by edit of its live ones; marks that do
 // not decode are replaced, as they cannot be honoured.
-func editMarks(tb *bolt.Bucket, tag string, now time.Time, edit func(marks) marks) error {
+func editMarks(tb *bolt.Bucket, tag string, now time.Time, edit func(tagmarks.Marks) tagmarks.Marks) error {
 	k := tagKey('p', tag)
-	var m marks
+	var m tagmarks.Marks
 	if v := tb.Get(k); v != nil {
-		m, _ = decodeMarks(v)
+		m, _ = tagmarks.Decode(v)
 	}
-	m = edit(m.live(now))
+	m = edit(m.Live(now))
 	if len(m) == 0 {
 		return tb.Delete(k)
 	}
-	return tb.Put(k, m.encode())
+	return tb.Put(k, m.Encode())
 }
 
 var (

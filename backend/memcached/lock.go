@@ -198,8 +198,10 @@ func (m *Mutex) Unlock(_ context.Context) error {
 	it.Expiration = -1 // memcached drops an item with a negative expiry at once
 	err = m.s.client.CompareAndSwap(it)
 	switch {
-	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored):
-		return fmt.Errorf("%w: memcached creation lock of %q changed hands while it was being released", backend.ErrLockNotHeld, m.key)
+	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+		// A compare-and-swap of an item that expired meanwhile answers
+		// NOT_FOUND, which gomemcache reports as a cache miss.
+		return fmt.Errorf("%w: memcached creation lock of %q changed hands or expired while it was being released", backend.ErrLockNotHeld, m.key)
 	case err != nil:
 		return m.s.opError("release lock", m.key, err)
 	}
@@ -249,8 +251,8 @@ func (m *Mutex) renew(stop <-chan struct{}, ended chan<- struct{}) {
 			return // another owner's now
 		}
 		it.Expiration = m.s.lock.seconds
-		if err := m.s.client.CompareAndSwap(it); errors.Is(err, memcache.ErrNotStored) {
-			return // expired between the two calls
+		if err := m.s.client.CompareAndSwap(it); errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrCASConflict) {
+			return // expired, or changed hands, between the two calls
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/backend/internal/tagmarks"
 )
 
 // A tag's state lives in two items under the key prefix: its version,
@@ -232,11 +233,11 @@ func (s *Store) readTags(ctx context.Context, tags []string, sk string) ([]backe
 	now := s.clock.Now()
 	for i, tag := range tags {
 		if it := items[keys[i]]; it != nil {
-			m, err := decodeMarks(it.Value)
+			m, err := tagmarks.Decode(it.Value)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: marks item of tag %q: %v; the next MarkPending or ReleasePending of the tag replaces it", ErrBadTagItem, tag, err)
 			}
-			states[i].Pending = m.pending(now)
+			states[i].Pending = m.Pending(now)
 		}
 		if it := items[keys[len(tags)+i]]; it != nil {
 			if states[i].Version, err = parseVersion(tag, it.Value); err != nil {
@@ -312,8 +313,8 @@ func (s *Store) MarkPending(ctx context.Context, tags []string, owner string, le
 		return err
 	}
 	for _, tag := range tags {
-		err := s.editMarks(ctx, tag, func(m marks, now time.Time) (marks, bool) {
-			return m.with(owner, now.Add(lease)), true
+		err := s.editMarks(ctx, tag, func(m tagmarks.Marks, now time.Time) (tagmarks.Marks, bool) {
+			return m.With(owner, now.Add(lease)), true
 		})
 		if err != nil {
 			return err
@@ -338,8 +339,8 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 		}
 	}
 	for _, tag := range tags {
-		err := s.editMarks(ctx, tag, func(m marks, _ time.Time) (marks, bool) {
-			return m.without(owner)
+		err := s.editMarks(ctx, tag, func(m tagmarks.Marks, _ time.Time) (tagmarks.Marks, bool) {
+			return m.Without(owner)
 		})
 		if err != nil {
 			return err
@@ -353,7 +354,7 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 // add, when the item is missing), tried again while another client changes
 // the item in between. The item is kept a little past its longest lease,
 // and dropped when no mark is left.
-func (s *Store) editMarks(ctx context.Context, tag string, edit func(m marks, now time.Time) (marks, bool)) error {
+func (s *Store) editMarks(ctx context.Context, tag string, edit func(m tagmarks.Marks, now time.Time) (tagmarks.Marks, bool)) error {
 	key := s.tagKey(tagMarksAffix, tag)
 	for try := range maxTagTries {
 		if err := tagPause(ctx, try); err != nil {
@@ -365,16 +366,16 @@ func (s *Store) editMarks(ctx context.Context, tag string, edit func(m marks, no
 		if err != nil && !missing {
 			return s.opError("get tag marks", tag, err)
 		}
-		var m marks
+		var m tagmarks.Marks
 		bad := false
 		if !missing {
 			// Marks that do not decode are replaced: they cannot be honoured.
-			m, err = decodeMarks(it.Value)
+			m, err = tagmarks.Decode(it.Value)
 			bad = err != nil
 		}
 		now := s.clock.Now()
 		before := len(m)
-		m = m.live(now)
+		m = m.Live(now)
 		m, changed := edit(m, now)
 		if !changed && !bad && len(m) == before {
 			return nil
@@ -384,10 +385,10 @@ func (s *Store) editMarks(ctx context.Context, tag string, edit func(m marks, no
 				return nil
 			}
 			err = s.retryStale(func() error {
-				return s.client.Add(&memcache.Item{Key: key, Value: m.encode(), Expiration: s.marksExpiry(m, now)})
+				return s.client.Add(&memcache.Item{Key: key, Value: m.Encode(), Expiration: s.marksExpiry(m, now)})
 			})
 		} else {
-			it.Value, it.Expiration = m.encode(), s.marksExpiry(m, now)
+			it.Value, it.Expiration = m.Encode(), s.marksExpiry(m, now)
 			err = s.retryStale(func() error { return s.client.CompareAndSwap(it) })
 		}
 		switch {
@@ -404,11 +405,11 @@ func (s *Store) editMarks(ctx context.Context, tag string, edit func(m marks, no
 
 // marksExpiry is the expiry of a marks item holding m: a little past its
 // longest lease, or at once when it holds none.
-func (s *Store) marksExpiry(m marks, now time.Time) int32 {
+func (s *Store) marksExpiry(m tagmarks.Marks, now time.Time) int32 {
 	if len(m) == 0 {
 		return -1 // memcached drops an item with a negative expiry at once
 	}
-	return expiry(m.longest(now)+marksSlack, s.now())
+	return expiry(m.Longest(now)+marksSlack, s.now())
 }
 
 var (
