@@ -28,4 +28,28 @@
 // the cache for it), and other processes keep seeing the mark, whose lease
 // the retry keeps renewing. Marks of a writer that died lapse after their
 // lease.
+//
+// # Writes the program never saw
+//
+// [Listener] turns PostgreSQL change notifications (sent by the trigger that
+// package migrations installs on watched tables, atomically with each
+// commit) into bumps of the tables' tags. On every (re)connection it
+// LISTENs first and then invalidates everything it guards, and only then
+// reports healthy, so a write committed while it was away is never lost;
+// while it is unhealthy this process bypasses the cache for the tags it
+// guards (unless told to keep serving).
+//
+//	l, err := invalidation.NewListener(invalidation.ListenerOptions{
+//		ConnString: dsn,
+//		Tags:       db.Tags(), // a cachedsql.DB's
+//		TagsOf:     invalidation.CachedSQLTags("cachedsql"),
+//	})
+//	l.Start()
+//	defer l.Close()
+//
+// # Region-wide invalidation across processes
+//
+// region.Invalidate is local to a process by default, as in dogpile; the
+// shared strategy in this package keeps the invalidation times in the
+// backend so that every process honours them.
 package invalidation
