@@ -1,6 +1,10 @@
 package migrations
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dogpile-go/dogpile/invalidation"
+)
 
 var (
 	// ErrInvalidName is returned, wrapped with the name and what is wrong
@@ -43,6 +47,6 @@ var (
 	ErrTriggerConflict = errors.New("migrations: table has a conflicting trigger")
 
 	// ErrBadPayload is returned by [ParsePayload] for text that is not a
-	// payload the trigger sends.
-	ErrBadPayload = errors.New("migrations: malformed notification payload")
+	// notification payload; it is package invalidation's sentinel.
+	ErrBadPayload = invalidation.ErrBadPayload
 )
