@@ -31,10 +31,11 @@
 // a network, add about one one-way trip). Within a process nothing is
 // stale: a write updates the near tier before it returns, and a read that
 // races a write or a message never keeps what it read (see [Store]). A
-// message that is
-// never sent (the writer's PUBLISH failed after its write: the write
-// returns [ErrNotPublished]) leaves other processes' copies in place for at
-// most Options.NearTTL.
+// message that is never sent (the writer's PUBLISH failed after its write:
+// the write returns [ErrNotPublished]) leaves other processes' copies in
+// place for at most Options.NearTTL; a subscription that dies without an
+// error (a hung server, a silent network) leaves them in place until the
+// unanswered ping gives it away, at most twice Options.PingEvery.
 //
 // # Coherence of tagged entries
 //
@@ -47,8 +48,8 @@
 // in one round trip that carries a few bytes per tag and no payload. Where
 // the near copy came from does not matter: it is an entry that was valid
 // when stored, and the check is the same one a read from Redis gets. The
-// near tier then saves the transfer and decoding of the payload, and the
-// guarantee is kept exactly: a bump in one process makes the next near hit
+// near tier then saves the payload's transfer (the region still decodes
+// it), and the guarantee is kept exactly: a bump in one process makes the next near hit
 // in every other process a miss, with no wait for a message.
 //
 // In [Bounded] coherence tag states are cached in the process too, dropped
@@ -57,8 +58,8 @@
 // of a tagged entry then costs no round trip at all. The price is that a
 // commit in another process is seen only when its message arrives: a read
 // may return data from before a commit for as long as the message takes
-// (the delivery delay above), and never for longer than MaxTagAge. Choose
-// it where that bound is acceptable.
+// (the delivery delay above), and never for longer than MaxTagAge, whatever
+// happens to the messages. Choose it where that bound is acceptable.
 //
 // # A lost subscription
 //

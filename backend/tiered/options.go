@@ -27,6 +27,7 @@ const (
 	Bounded
 )
 
+// String returns the mode's name, as [ParseCoherence] reads it.
 func (c Coherence) String() string {
 	switch c {
 	case Strict:

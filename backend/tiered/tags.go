@@ -28,21 +28,23 @@ func (c *tagCache) clear() {
 	c.n.Store(0)
 }
 
-// tagToken is begin for tags.
-func (s *Store) tagTokens(tags []string) []token {
+// tagTokens is begin for tags. It also returns the time the states about
+// to be read will count as read at: before the read, so that MaxTagAge
+// counts from a moment they were surely current.
+func (s *Store) tagTokens(tags []string) ([]token, int64) {
+	at := s.o.Clock.Now().UnixNano()
 	toks := make([]token, len(tags))
 	epoch := s.epoch.Load()
 	healthy := s.healthy.Load()
 	for i, tag := range tags {
 		toks[i] = token{seq: s.tagSeq[s.stripe(tag)].Load(), epoch: epoch, near: healthy}
 	}
-	return toks
+	return toks, at
 }
 
 // keepTags caches states read from Redis after toks were taken, by the
 // same rule as [Store.keep].
-func (s *Store) keepTags(tags []string, toks []token, states []backend.TagState) {
-	now := s.o.Clock.Now().UnixNano()
+func (s *Store) keepTags(tags []string, toks []token, at int64, states []backend.TagState) {
 	for i, tag := range tags {
 		if !toks[i].near {
 			continue
@@ -52,7 +54,7 @@ func (s *Store) keepTags(tags []string, toks []token, states []backend.TagState)
 			s.dropTag(j, tag)
 			continue
 		}
-		if _, had := s.tags.m.Swap(tag, cachedTag{version: states[i].Version, at: now}); !had {
+		if _, had := s.tags.m.Swap(tag, cachedTag{version: states[i].Version, at: at}); !had {
 			if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
 				s.tags.clear() // the new state goes too: only a miss
 			}
@@ -105,10 +107,10 @@ func (s *Store) farTagStates(ctx context.Context, tags []string) ([]backend.TagS
 	if s.o.Coherence != Bounded {
 		return s.far.TagStates(ctx, tags)
 	}
-	toks := s.tagTokens(tags)
+	toks, at := s.tagTokens(tags)
 	states, err := s.far.TagStates(ctx, tags)
 	if err == nil {
-		s.keepTags(tags, toks, states)
+		s.keepTags(tags, toks, at, states)
 	}
 	return states, err
 }
@@ -138,16 +140,19 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 		s.dropKey(s.stripe(key), key)
 	}
 	tok := s.begin(key)
-	var toks []token
+	var (
+		toks []token
+		at   int64
+	)
 	if s.o.Coherence == Bounded {
-		toks = s.tagTokens(tags)
+		toks, at = s.tagTokens(tags)
 	}
 	e, ok, states, err := s.far.GetTagged(ctx, key, tags)
 	if err != nil {
 		return backend.Entry{}, false, nil, err
 	}
 	if toks != nil {
-		s.keepTags(tags, toks, states)
+		s.keepTags(tags, toks, at, states)
 	}
 	// An entry its tags already invalidate is not worth keeping near.
 	if ok && tok.near && (backend.AnyPending(states) || backend.TagsMatch(e.Meta.Tags, tags, states)) {
