@@ -6,26 +6,33 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/jmoiron/sqlx/reflectx"
 
 	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
 )
 
 // DB is a drop-in replacement for *sqlx.DB whose reads are cached and whose
-// writes invalidate what they touched. It embeds a *sqlx.DB, so every
-// method of sqlx and database/sql is there; those that begin transactions
-// return a [Tx], which adds commit hooks. It is safe for concurrent use by
-// multiple goroutines.
+// writes invalidate what they touched. It has sqlx.DB's shape — an embedded
+// *sql.DB (so db.DB can be handed to other libraries, and every
+// database/sql method is there), an exported Mapper — and every one of its
+// methods; those that begin transactions return a [Tx], which adds commit
+// hooks. It is safe for concurrent use by multiple goroutines.
 //
-// The embedded *sqlx.DB runs on the caching driver, which sits in front of
+// The embedded *sql.DB runs on the caching driver, which sits in front of
 // the database handle the DB was opened on: every statement, whichever path
-// it takes (DB, Conn, Tx, prepared statements, sqlx helpers), passes
-// through it, so reads can be served from the cache and no write goes
-// unseen.
+// it takes (DB, Conn, Tx, prepared statements, sqlx helpers, a library the
+// *sql.DB is handed to), passes through it, so reads can be served from the
+// cache and no write goes unseen.
 type DB struct {
-	*sqlx.DB
-	e      *engine
-	unsafe bool // struct scans ignore columns the struct lacks (Unsafe)
+	*sql.DB
+	// Mapper maps struct fields to columns, as sqlx.DB's.
+	Mapper *reflectx.Mapper
+
+	driverName string
+	unsafe     bool // struct scans ignore columns the struct lacks (Unsafe)
+	e          *engine
+	base       *sqlx.DB // sqlx's view of the DB, made once, with the mapper it started with
 }
 
 // Open opens a database as sql.Open does (no connection is made yet) and
@@ -81,14 +88,19 @@ func MustConnect(driverName, dataSourceName string, opts ...Option) *DB {
 
 // NewDb puts the cache in front of an open database handle, as sqlx.NewDb
 // wraps one; driverName decides the bind type, as in sqlx. Closing the DB
-// does not close db. It returns an error only for an option that cannot
-// work (a region not configured for cachedsql, see [WithRegion]).
-func NewDb(db *sql.DB, driverName string, opts ...Option) (*DB, error) {
-	return newDB(db, driverName, false, opts)
+// does not close db. Options that cannot work (a region not configured for
+// cachedsql, see [WithRegion]) make every use of the DB fail with an error
+// that says so, from its first Ping or query; [Wrap] returns it instead.
+func NewDb(db *sql.DB, driverName string, opts ...Option) *DB {
+	d, err := newDB(db, driverName, false, opts)
+	if err != nil {
+		return &DB{DB: sql.OpenDB(failing{err}), Mapper: defaultMapper(), driverName: driverName}
+	}
+	return d
 }
 
 // Wrap puts the cache in front of an existing *sqlx.DB, keeping its driver
-// name, field mapper and unsafe setting. Closing the DB does not close x.
+// name and field mapper. Closing the DB does not close x.
 //
 //	db, err := cachedsql.Wrap(x, cachedsql.WithBackend(redisStore))
 func Wrap(x *sqlx.DB, opts ...Option) (*DB, error) {
@@ -96,7 +108,7 @@ func Wrap(x *sqlx.DB, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.DB.Mapper = x.Mapper
+	db.Mapper = x.Mapper
 	return db, nil
 }
 
@@ -115,7 +127,27 @@ func newDB(inner *sql.DB, driverName string, ownInner bool, opts []Option) (*DB,
 		e.closers = append(e.closers, func(context.Context) error { return inner.Close() })
 	}
 	outer := sql.OpenDB(connector{e})
-	return &DB{DB: sqlx.NewDb(outer, driverName), e: e}, nil
+	m := defaultMapper()
+	base := sqlx.NewDb(outer, driverName)
+	base.Mapper = m
+	return &DB{DB: outer, Mapper: m, driverName: driverName, e: e, base: base}, nil
+}
+
+// x is sqlx's view of db, for the methods sqlx implements: the same
+// *sql.DB, driver name, mapper and unsafe setting.
+func (db *DB) x() *sqlx.DB {
+	if db.base != nil && db.base.Mapper == db.Mapper && db.base.DB == db.DB {
+		if db.unsafe {
+			return db.base.Unsafe()
+		}
+		return db.base
+	}
+	x := sqlx.NewDb(db.DB, db.driverName)
+	x.Mapper = db.Mapper
+	if db.unsafe {
+		return x.Unsafe()
+	}
+	return x
 }
 
 // Close closes the DB: its connections, and what it made for itself (the
@@ -123,15 +155,36 @@ func newDB(inner *sql.DB, driverName string, ownInner bool, opts []Option) (*DB,
 // protocol), after one last try to deliver invalidations still owed.
 func (db *DB) Close() error {
 	err := db.DB.Close()
-	if cerr := db.e.close(context.Background()); err == nil {
-		err = cerr
+	if db.e != nil {
+		if cerr := db.e.close(context.Background()); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
 
+// DriverName returns the driver name the DB was opened with.
+func (db *DB) DriverName() string { return db.driverName }
+
+// MapperFunc sets a new mapper for the DB using the name mapper f, as
+// sqlx's.
+func (db *DB) MapperFunc(f func(string) string) { db.Mapper = reflectx.NewMapperFunc("db", f) }
+
+// Rebind turns a QUESTION query into the DB's bind type.
+func (db *DB) Rebind(query string) string { return sqlx.Rebind(sqlx.BindType(db.driverName), query) }
+
+// BindNamed binds a named query to the DB's bind type.
+func (db *DB) BindNamed(query string, arg any) (string, []any, error) {
+	return db.x().BindNamed(query, arg)
+}
+
 // Unsafe returns a DB whose struct scans ignore columns the struct lacks,
 // as sqlx's Unsafe; it shares the cache and connections of db.
-func (db *DB) Unsafe() *DB { return &DB{DB: db.DB.Unsafe(), e: db.e, unsafe: true} }
+func (db *DB) Unsafe() *DB {
+	u := *db
+	u.unsafe = true
+	return &u
+}
 
 // Beginx begins a transaction. Reads inside it bypass the cache; its
 // writes invalidate their tables when it commits.
@@ -139,7 +192,7 @@ func (db *DB) Beginx() (*Tx, error) { return db.BeginTxx(context.Background(), n
 
 // BeginTxx begins a transaction with options.
 func (db *DB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	tx, err := db.DB.BeginTxx(ctx, opts)
+	tx, err := db.x().BeginTxx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -158,13 +211,84 @@ func (db *DB) MustBeginTx(ctx context.Context, opts *sql.TxOptions) *Tx {
 	return tx
 }
 
+// Connx returns a connection of the DB's pool, held until closed, as
+// sqlx's; its transactions are [Tx]s.
+func (db *DB) Connx(ctx context.Context) (*Conn, error) {
+	c, err := db.x().Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(c, db.e), nil
+}
+
+// Queryx runs a query and returns *sqlx.Rows.
+func (db *DB) Queryx(query string, args ...any) (*Rows, error) { return db.x().Queryx(query, args...) }
+
+// QueryxContext runs a query with a context and returns *sqlx.Rows.
+func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*Rows, error) {
+	return db.x().QueryxContext(ctx, query, args...)
+}
+
+// QueryRowx runs a query that returns at most one row.
+func (db *DB) QueryRowx(query string, args ...any) *Row { return db.x().QueryRowx(query, args...) }
+
+// QueryRowxContext is QueryRowx with a context.
+func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *Row {
+	return db.x().QueryRowxContext(ctx, query, args...)
+}
+
+// MustExec runs a statement and panics on error.
+func (db *DB) MustExec(query string, args ...any) sql.Result { return db.x().MustExec(query, args...) }
+
+// MustExecContext is MustExec with a context.
+func (db *DB) MustExecContext(ctx context.Context, query string, args ...any) sql.Result {
+	return db.x().MustExecContext(ctx, query, args...)
+}
+
+// NamedExec runs a named statement.
+func (db *DB) NamedExec(query string, arg any) (sql.Result, error) {
+	return db.x().NamedExec(query, arg)
+}
+
+// NamedExecContext is NamedExec with a context.
+func (db *DB) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	return db.x().NamedExecContext(ctx, query, arg)
+}
+
+// NamedQuery runs a named query.
+func (db *DB) NamedQuery(query string, arg any) (*Rows, error) { return db.x().NamedQuery(query, arg) }
+
+// NamedQueryContext is NamedQuery with a context.
+func (db *DB) NamedQueryContext(ctx context.Context, query string, arg any) (*Rows, error) {
+	return db.x().NamedQueryContext(ctx, query, arg)
+}
+
+// Preparex prepares a statement; its reads are cached and its writes
+// invalidate.
+func (db *DB) Preparex(query string) (*Stmt, error) { return db.x().Preparex(query) }
+
+// PreparexContext is Preparex with a context.
+func (db *DB) PreparexContext(ctx context.Context, query string) (*Stmt, error) {
+	return db.x().PreparexContext(ctx, query)
+}
+
+// PrepareNamed prepares a named statement.
+func (db *DB) PrepareNamed(query string) (*NamedStmt, error) { return db.x().PrepareNamed(query) }
+
+// PrepareNamedContext is PrepareNamed with a context.
+func (db *DB) PrepareNamedContext(ctx context.Context, query string) (*NamedStmt, error) {
+	return db.x().PrepareNamedContext(ctx, query)
+}
+
 // Region returns the region results are cached in.
 func (db *DB) Region() *region.Region { return db.e.region }
 
 // Tags returns the tag protocol the DB invalidates through.
 func (db *DB) Tags() *invalidation.Tags { return db.e.tags }
 
-// Inner returns the database handle the cache sits in front of.
+// Inner returns the database handle the cache sits in front of. Statements
+// run on it bypass the cache and its invalidation (a watched table's
+// writes still reach the cache through the change listener).
 func (db *DB) Inner() *sql.DB { return db.e.inner }
 
 // InvalidateTables invalidates every cached result that read any of
@@ -203,9 +327,11 @@ func (db *DB) InvalidateAll(ctx context.Context) error {
 // database handle the DB opened).
 func (db *DB) SetMaxOpenConns(n int) {
 	db.DB.SetMaxOpenConns(n)
-	db.e.inner.SetMaxOpenConns(n)
+	if db.e != nil {
+		db.e.inner.SetMaxOpenConns(n)
+	}
 }
 
 func (db *DB) String() string {
-	return fmt.Sprintf("cachedsql.DB(%s, namespace %q)", db.DriverName(), db.e.s.namespace)
+	return fmt.Sprintf("cachedsql.DB(%s, namespace %q)", db.driverName, db.e.s.namespace)
 }

@@ -43,6 +43,16 @@ type conn struct {
 	ws     *invalidation.WriteSet
 	manual bool
 	closed bool
+	// tainted is set once the session ran a statement that may change its
+	// state (see analysis.taints), until the session ends.
+	tainted bool
+}
+
+// note records what running an's statement on the session does to it.
+func (c *conn) note(an *analysis) {
+	if an.taints {
+		c.tainted = true
+	}
 }
 
 func (c *conn) session(ctx context.Context) (*sql.Conn, error) {
@@ -67,13 +77,21 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 // PrepareContext returns a statement that runs through this connection's
-// paths each time (cache, invalidation). It prepares nothing on the
-// database: drivers such as pgx cache statement descriptions by themselves,
-// and a statement served from the cache needs none.
-func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
-	if c.closed {
-		return nil, ErrConnClosed
+// paths each time (cache, invalidation). It prepares the statement on the
+// database once, as database/sql would, so that a statement the database
+// rejects fails here rather than at its first execution; it then runs by
+// its text (drivers such as pgx cache statement descriptions by
+// themselves, and a statement served from the cache needs none).
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
 	}
+	ps, err := s.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	_ = ps.Close()
 	return &stmt{c: c, query: query}, nil
 }
 
@@ -196,7 +214,7 @@ func (c *conn) IsValid() bool {
 	}
 	if c.inner != nil && !c.inTx() {
 		_ = c.inner.Close()
-		c.inner = nil
+		c.inner, c.tainted = nil, false
 	}
 	return true
 }

@@ -40,6 +40,10 @@ type analysis struct {
 	readTags  []string // sorted: the tables read, and allTag
 	writeTags []string // sorted: the tables written, or allTag for an unknown write
 	verb      txVerb
+	// taints says the statement may change its session's state (SET,
+	// a temporary table, a function call the analyzer cannot see into):
+	// later cacheable reads on that session must run on it.
+	taints bool
 }
 
 // txVerb is a statement that starts or ends a transaction by its text
@@ -134,6 +138,8 @@ func (e *engine) analyze(query string) *analysis {
 	}
 	a, _ := e.analyzer.Analyze(query) // on error a is still the safe answer: not cacheable, unknown write
 	an := &analysis{a: a, verb: verbOf(a)}
+	plainWrite := len(a.Writes) > 0 && !a.UnknownWrite && a.Kind != sqlanalysis.DDL
+	an.taints = !a.Cacheable && !plainWrite && an.verb == verbNone
 	if a.Cacheable {
 		an.readTags = e.tableTags(a.Reads, e.allTag)
 	}
@@ -249,9 +255,12 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 
 // cachedQuery returns the result of a cacheable read from the cache, or
 // makes it on the database (one query per key at a time in this process,
-// and across processes where the store has a creation lock). A nil set
-// means the result was too large to cache: the caller runs it itself.
-func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call) (*rowset.Set, error) {
+// and across processes where the store has a creation lock). A miss runs
+// on sess when the caller holds one (a held connection: with a pool of
+// one, another connection would never come), on the inner pool otherwise.
+// A nil set means the result was too large to cache: the caller runs it
+// itself.
+func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
 	key, err := rowset.Key(e.s.namespace, an.a.Normalized, a)
 	if err != nil {
 		return nil, errUncacheable{err}
@@ -266,7 +275,13 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
 	return region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
-		rows, err := e.inner.QueryContext(ctx, query, a...)
+		var rows *sql.Rows
+		var err error
+		if sess != nil {
+			rows, err = sess.QueryContext(ctx, query, a...)
+		} else {
+			rows, err = e.inner.QueryContext(ctx, query, a...)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.N
 	if err != nil {
 		return nil, err
 	}
+	c.note(an)
 	switch an.verb {
 	case verbBegin:
 		res, err := s.ExecContext(ctx, query, a...)
@@ -75,10 +76,14 @@ func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.
 		return e.writeQuery(ctx, c, an, query, a)
 	}
 	cl := callFrom(ctx)
-	if c.inTx() || !e.cacheable(an, cl) {
+	if c.inTx() || c.tainted || !e.cacheable(an, cl) {
+		// Inside a transaction, or on a session whose state may differ from
+		// others' (a held *sql.Conn that ran SET, created a temporary
+		// table, …), the read must see what the session sees and run on it.
+		c.note(an)
 		return c.stream(ctx, query, a, nil)
 	}
-	set, err := e.cachedQuery(ctx, an, query, a, cl)
+	set, err := e.cachedQuery(ctx, an, query, a, cl, c.inner)
 	var unc errUncacheable
 	switch {
 	case errors.As(err, &unc):

@@ -25,11 +25,11 @@ func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...an
 	set, ok, err := db.cachedSet(ctx, query, args)
 	switch {
 	case !ok:
-		return db.DB.GetContext(ctx, dest, query, args...)
+		return db.x().GetContext(ctx, dest, query, args...)
 	case err != nil:
 		return err
 	}
-	return rowset.Get(ctx, set, dest, db.DB.Mapper, db.unsafe)
+	return rowset.Get(ctx, set, dest, db.Mapper, db.unsafe)
 }
 
 // Select scans every row of a query into dest, a slice, as sqlx's Select.
@@ -42,11 +42,11 @@ func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ..
 	set, ok, err := db.cachedSet(ctx, query, args)
 	switch {
 	case !ok:
-		return db.DB.SelectContext(ctx, dest, query, args...)
+		return db.x().SelectContext(ctx, dest, query, args...)
 	case err != nil:
 		return err
 	}
-	return rowset.Select(ctx, set, dest, db.DB.Mapper, db.unsafe)
+	return rowset.Select(ctx, set, dest, db.Mapper, db.unsafe)
 }
 
 // cachedSet returns the cached result of a read, or ok == false when the
@@ -60,7 +60,7 @@ func (db *DB) cachedSet(ctx context.Context, query string, args []any) (*rowset.
 	if len(an.writeTags) > 0 || !e.cacheable(an, cl) {
 		return nil, false, nil
 	}
-	set, err := e.cachedQuery(ctx, an, query, args, cl)
+	set, err := e.cachedQuery(ctx, an, query, args, cl, nil)
 	var unc errUncacheable
 	switch {
 	case errors.As(err, &unc):

@@ -21,8 +21,6 @@ type (
 	Stmt = sqlx.Stmt
 	// NamedStmt is sqlx.NamedStmt, likewise.
 	NamedStmt = sqlx.NamedStmt
-	// Conn is sqlx.Conn, likewise.
-	Conn = sqlx.Conn
 	// Queryer is sqlx.Queryer.
 	Queryer = sqlx.Queryer
 	// QueryerContext is sqlx.QueryerContext.
@@ -52,20 +50,26 @@ const (
 	AT       = sqlx.AT
 )
 
-// NameMapper is sqlx.NameMapper: how struct field names become column names
-// when no db tag says otherwise.
-var NameMapper = sqlx.NameMapper
-
 // In expands slice arguments into lists, as sqlx.In.
 func In(query string, args ...any) (string, []any, error) { return sqlx.In(query, args...) }
 
-// Named compiles a named query into a QUESTION query, as sqlx.Named.
-func Named(query string, arg any) (string, []any, error) { return sqlx.Named(query, arg) }
-
-// BindNamed compiles a named query for a bind type, as sqlx.BindNamed.
-func BindNamed(bindType int, query string, arg any) (string, []any, error) {
-	return sqlx.BindNamed(bindType, query, arg)
+// Named compiles a named query into a QUESTION query, as sqlx.Named, with
+// this package's [NameMapper].
+func Named(query string, arg any) (string, []any, error) {
+	return BindNamed(QUESTION, query, arg)
 }
+
+// BindNamed compiles a named query for a bind type, as sqlx.BindNamed, with
+// this package's [NameMapper].
+func BindNamed(bindType int, query string, arg any) (string, []any, error) {
+	x := sqlx.NewDb(nil, bindDriver[bindType])
+	x.Mapper = defaultMapper()
+	return x.BindNamed(query, arg)
+}
+
+// bindDriver names a driver of each bind type, for the sqlx calls that take
+// a driver name where this package's take a bind type.
+var bindDriver = map[int]string{QUESTION: "mysql", DOLLAR: "postgres", NAMED: "oci8", AT: "sqlserver"}
 
 // Rebind turns a QUESTION query into bindType's, as sqlx.Rebind.
 func Rebind(bindType int, query string) string { return sqlx.Rebind(bindType, query) }
@@ -96,21 +100,49 @@ func SelectContext(ctx context.Context, q QueryerContext, dest any, query string
 	return sqlx.SelectContext(ctx, q, dest, query, args...)
 }
 
-// NamedQuery runs a named query, as sqlx.NamedQuery.
-func NamedQuery(e Ext, query string, arg any) (*Rows, error) { return sqlx.NamedQuery(e, query, arg) }
+// NamedQuery runs a named query, as sqlx.NamedQuery. On a [DB], [Tx] or
+// [Conn] of this package it uses their mapper.
+func NamedQuery(e Ext, query string, arg any) (*Rows, error) {
+	switch v := e.(type) {
+	case *DB:
+		return v.NamedQuery(query, arg)
+	case *Tx:
+		return v.NamedQuery(query, arg)
+	}
+	return sqlx.NamedQuery(e, query, arg)
+}
 
 // NamedQueryContext is NamedQuery with a context.
 func NamedQueryContext(ctx context.Context, e ExtContext, query string, arg any) (*Rows, error) {
+	switch v := e.(type) {
+	case *DB:
+		return v.NamedQueryContext(ctx, query, arg)
+	case *Tx:
+		return sqlx.NamedQueryContext(ctx, v.sx(), query, arg)
+	}
 	return sqlx.NamedQueryContext(ctx, e, query, arg)
 }
 
-// NamedExec runs a named statement, as sqlx.NamedExec.
+// NamedExec runs a named statement, as sqlx.NamedExec. On a [DB] or [Tx]
+// of this package it uses their mapper.
 func NamedExec(e Ext, query string, arg any) (sql.Result, error) {
+	switch v := e.(type) {
+	case *DB:
+		return v.NamedExec(query, arg)
+	case *Tx:
+		return v.NamedExec(query, arg)
+	}
 	return sqlx.NamedExec(e, query, arg)
 }
 
 // NamedExecContext is NamedExec with a context.
 func NamedExecContext(ctx context.Context, e ExtContext, query string, arg any) (sql.Result, error) {
+	switch v := e.(type) {
+	case *DB:
+		return v.NamedExecContext(ctx, query, arg)
+	case *Tx:
+		return v.NamedExecContext(ctx, query, arg)
+	}
 	return sqlx.NamedExecContext(ctx, e, query, arg)
 }
 

@@ -53,7 +53,6 @@ type reader interface {
 type dbHandle interface {
 	reader
 	NamedQueryContext(ctx context.Context, query string, arg any) (*cachedsql.Rows, error)
-	Connx(ctx context.Context) (*cachedsql.Conn, error)
 	Conn(ctx context.Context) (*sql.Conn, error)
 	Begin() (*sql.Tx, error)
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
@@ -62,6 +61,59 @@ type dbHandle interface {
 	PingContext(ctx context.Context) error
 	Stats() sql.DBStats
 	SetMaxOpenConns(n int)
+}
+
+// connHandle is the surface common to *sqlx.Conn and *cachedsql.Conn but
+// for BeginTxx, whose result types differ (see beginTxxOn).
+type connHandle interface {
+	cachedsql.QueryerContext
+	cachedsql.ExecerContext
+	cachedsql.PreparerContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	PreparexContext(ctx context.Context, query string) (*cachedsql.Stmt, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	Rebind(query string) string
+	Close() error
+}
+
+// connxOf opens a held connection of db, as its Connx does.
+func connxOf(ctx context.Context, db dbHandle) (connHandle, *sql.Conn, error) {
+	switch d := db.(type) {
+	case *sqlx.DB:
+		c, err := d.Connx(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.Conn, nil
+	case *cachedsql.DB:
+		c, err := d.Connx(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.Conn, nil
+	}
+	panic(fmt.Sprintf("connxOf: %T", db))
+}
+
+// beginTxxOn begins a transaction on a held connection, as its BeginTxx
+// does.
+func beginTxxOn(ctx context.Context, c connHandle, opts *sql.TxOptions) (txHandle, error) {
+	switch cc := c.(type) {
+	case *sqlx.Conn:
+		tx, err := cc.BeginTxx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return tx, nil
+	case *cachedsql.Conn:
+		tx, err := cc.BeginTxx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return tx, nil
+	}
+	panic(fmt.Sprintf("beginTxxOn: %T", c))
 }
 
 // txHandle is a transaction's own surface, common to *sqlx.Tx and
@@ -100,12 +152,12 @@ type target struct {
 
 // connx opens a conn for a case; in a transaction, one begun by text. done
 // ends both.
-func (t target) connx(ctx context.Context) (c *cachedsql.Conn, done func(), err error) {
-	c, err = t.db.Connx(ctx)
+func (t target) connx(ctx context.Context) (c connHandle, done func(), err error) {
+	c, sc, err := connxOf(ctx, t.db)
 	if err != nil {
 		return nil, nil, err
 	}
-	return c, t.begin(ctx, c.Conn), nil
+	return c, t.begin(ctx, sc), nil
 }
 
 // conn is connx's database/sql form.
@@ -937,12 +989,12 @@ func txReadCases() []txReadCase {
 			return closeAfter(s, err, func(s *sql.Stmt) (item, error) { return scanRow(tx.StmtContext(ctx, s).QueryRowContext(ctx, 1)) })
 		})},
 		{"Connx/BeginTxx/GetContext", func(ctx context.Context, db dbHandle) (any, error) {
-			c, err := db.Connx(ctx)
+			c, _, err := connxOf(ctx, db)
 			if err != nil {
 				return nil, err
 			}
 			defer c.Close()
-			tx, err := c.BeginTxx(ctx, nil)
+			tx, err := beginTxxOn(ctx, c, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -1267,7 +1319,7 @@ func writeCases(dir string) []writeCase {
 		// Conns, transactions begun every way, and a transaction's own
 		// statements.
 		{name: "Connx/ExecContext", dbOnly: true, write: func(ctx context.Context, t target, v string) error {
-			c, err := t.db.Connx(ctx)
+			c, _, err := connxOf(ctx, t.db)
 			if err != nil {
 				return err
 			}
@@ -1275,7 +1327,7 @@ func writeCases(dir string) []writeCase {
 			return execErr(c.ExecContext(ctx, updateQ, v))
 		}},
 		{name: "Connx/PreparexContext/Stmt.ExecContext", dbOnly: true, write: func(ctx context.Context, t target, v string) error {
-			c, err := t.db.Connx(ctx)
+			c, _, err := connxOf(ctx, t.db)
 			if err != nil {
 				return err
 			}
@@ -1285,7 +1337,7 @@ func writeCases(dir string) []writeCase {
 			return err
 		}},
 		{name: "Connx/QueryxContext/RETURNING", dbOnly: true, write: func(ctx context.Context, t target, v string) error {
-			c, err := t.db.Connx(ctx)
+			c, _, err := connxOf(ctx, t.db)
 			if err != nil {
 				return err
 			}
@@ -1293,7 +1345,7 @@ func writeCases(dir string) []writeCase {
 			return closeRows(c.QueryxContext(ctx, updateRetQ, v))
 		}},
 		{name: "Connx/package MustExecContext", dbOnly: true, write: func(ctx context.Context, t target, v string) error {
-			c, err := t.db.Connx(ctx)
+			c, _, err := connxOf(ctx, t.db)
 			if err != nil {
 				return err
 			}
@@ -1301,12 +1353,12 @@ func writeCases(dir string) []writeCase {
 			return catch(func() { cachedsql.MustExecContext(ctx, c, updateQ, v) })
 		}},
 		{name: "Connx/BeginTxx/ExecContext/Commit", dbOnly: true, write: func(ctx context.Context, t target, v string) error {
-			c, err := t.db.Connx(ctx)
+			c, _, err := connxOf(ctx, t.db)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			tx, err := c.BeginTxx(ctx, nil)
+			tx, err := beginTxxOn(ctx, c, nil)
 			if err != nil {
 				return err
 			}
@@ -1690,7 +1742,7 @@ func knownBug(t *testing.T, format string, args ...any) {
 // changes. A method of sqlx's that returns *sqlx.DB or *sqlx.Tx must return
 // cachedsql's.
 func TestDropInSignatures(t *testing.T) {
-	ours := strings.NewReplacer("*sqlx.DB", "*cachedsql.DB", "*sqlx.Tx", "*cachedsql.Tx")
+	ours := strings.NewReplacer("*sqlx.DB", "*cachedsql.DB", "*sqlx.Tx", "*cachedsql.Tx", "*sqlx.Conn", "*cachedsql.Conn")
 	sig := func(f reflect.Type, skipReceiver bool) string {
 		var in, out []reflect.Type
 		for i := range f.NumIn() {

@@ -2,20 +2,26 @@ package cachedsql
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime/debug"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/jmoiron/sqlx/reflectx"
 )
 
-// Tx is a drop-in replacement for *sqlx.Tx: it embeds one, so every method
-// is there. Reads inside a transaction bypass the cache; the tables it
-// writes are marked pending at the first write and invalidated when it
-// commits, before Commit returns. It adds hooks that run after the
-// transaction ends.
+// Tx is a drop-in replacement for *sqlx.Tx, with its shape — an embedded
+// *sql.Tx, an exported Mapper — and every one of its methods. Reads inside
+// a transaction bypass the cache; the tables it writes are marked pending at
+// the first write and invalidated when it commits, before Commit returns. It
+// adds hooks that run after the transaction ends.
 type Tx struct {
-	*sqlx.Tx
+	*sql.Tx
+	// Mapper maps struct fields to columns, as sqlx.Tx's.
+	Mapper *reflectx.Mapper
+
+	x *sqlx.Tx // sqlx's view of the same transaction
 	e *engine
 	h *hooks // shared with the Tx's Unsafe copies
 }
@@ -29,7 +35,19 @@ type hooks struct {
 	done          bool                    // guarded by mu
 }
 
-func newTx(tx *sqlx.Tx, e *engine) *Tx { return &Tx{Tx: tx, e: e, h: &hooks{}} }
+func newTx(tx *sqlx.Tx, e *engine) *Tx {
+	return &Tx{Tx: tx.Tx, Mapper: tx.Mapper, x: tx, e: e, h: &hooks{}}
+}
+
+// sx returns sqlx's view of the transaction, with the Tx's mapper.
+func (tx *Tx) sx() *sqlx.Tx {
+	if tx.x.Mapper == tx.Mapper {
+		return tx.x
+	}
+	x := *tx.x
+	x.Mapper = tx.Mapper
+	return &x
+}
 
 // AfterCommit registers f to run after the transaction commits (once the
 // invalidation of what it wrote is done), in registration order, on the
@@ -84,7 +102,110 @@ func (tx *Tx) Rollback() error {
 
 // Unsafe returns a Tx whose struct scans ignore columns the struct lacks;
 // it is the same transaction, with the same hooks.
-func (tx *Tx) Unsafe() *Tx { return &Tx{Tx: tx.Tx.Unsafe(), e: tx.e, h: tx.h} }
+func (tx *Tx) Unsafe() *Tx {
+	return &Tx{Tx: tx.Tx, Mapper: tx.Mapper, x: tx.sx().Unsafe(), e: tx.e, h: tx.h}
+}
+
+// DriverName returns the driver name of the DB the transaction began on.
+func (tx *Tx) DriverName() string { return tx.x.DriverName() }
+
+// Rebind turns a QUESTION query into the driver's bind type.
+func (tx *Tx) Rebind(query string) string { return tx.x.Rebind(query) }
+
+// BindNamed binds a named query to the driver's bind type.
+func (tx *Tx) BindNamed(query string, arg any) (string, []any, error) {
+	return tx.sx().BindNamed(query, arg)
+}
+
+// Get scans the single row of a query into dest.
+func (tx *Tx) Get(dest any, query string, args ...any) error {
+	return tx.sx().Get(dest, query, args...)
+}
+
+// GetContext is Get with a context.
+func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return tx.sx().GetContext(ctx, dest, query, args...)
+}
+
+// Select scans every row of a query into dest, a slice.
+func (tx *Tx) Select(dest any, query string, args ...any) error {
+	return tx.sx().Select(dest, query, args...)
+}
+
+// SelectContext is Select with a context.
+func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return tx.sx().SelectContext(ctx, dest, query, args...)
+}
+
+// Queryx runs a query and returns *sqlx.Rows.
+func (tx *Tx) Queryx(query string, args ...any) (*Rows, error) { return tx.sx().Queryx(query, args...) }
+
+// QueryxContext is Queryx with a context.
+func (tx *Tx) QueryxContext(ctx context.Context, query string, args ...any) (*Rows, error) {
+	return tx.sx().QueryxContext(ctx, query, args...)
+}
+
+// QueryRowx runs a query that returns at most one row.
+func (tx *Tx) QueryRowx(query string, args ...any) *Row { return tx.sx().QueryRowx(query, args...) }
+
+// QueryRowxContext is QueryRowx with a context.
+func (tx *Tx) QueryRowxContext(ctx context.Context, query string, args ...any) *Row {
+	return tx.sx().QueryRowxContext(ctx, query, args...)
+}
+
+// MustExec runs a statement and panics on error.
+func (tx *Tx) MustExec(query string, args ...any) sql.Result { return tx.sx().MustExec(query, args...) }
+
+// MustExecContext is MustExec with a context.
+func (tx *Tx) MustExecContext(ctx context.Context, query string, args ...any) sql.Result {
+	return tx.sx().MustExecContext(ctx, query, args...)
+}
+
+// NamedExec runs a named statement.
+func (tx *Tx) NamedExec(query string, arg any) (sql.Result, error) {
+	return tx.sx().NamedExec(query, arg)
+}
+
+// NamedExecContext is NamedExec with a context.
+func (tx *Tx) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	return tx.sx().NamedExecContext(ctx, query, arg)
+}
+
+// NamedQuery runs a named query.
+func (tx *Tx) NamedQuery(query string, arg any) (*Rows, error) { return tx.sx().NamedQuery(query, arg) }
+
+// Preparex prepares a statement in the transaction.
+func (tx *Tx) Preparex(query string) (*Stmt, error) { return tx.sx().Preparex(query) }
+
+// PreparexContext is Preparex with a context.
+func (tx *Tx) PreparexContext(ctx context.Context, query string) (*Stmt, error) {
+	return tx.sx().PreparexContext(ctx, query)
+}
+
+// PrepareNamed prepares a named statement in the transaction.
+func (tx *Tx) PrepareNamed(query string) (*NamedStmt, error) { return tx.sx().PrepareNamed(query) }
+
+// PrepareNamedContext is PrepareNamed with a context.
+func (tx *Tx) PrepareNamedContext(ctx context.Context, query string) (*NamedStmt, error) {
+	return tx.sx().PrepareNamedContext(ctx, query)
+}
+
+// Stmtx returns a transaction-specific statement from stmt (a *sql.Stmt,
+// *sqlx.Stmt or their pointers' values), as sqlx's.
+func (tx *Tx) Stmtx(stmt any) *Stmt { return tx.sx().Stmtx(stmt) }
+
+// StmtxContext is Stmtx with a context.
+func (tx *Tx) StmtxContext(ctx context.Context, stmt any) *Stmt {
+	return tx.sx().StmtxContext(ctx, stmt)
+}
+
+// NamedStmt returns a transaction-specific named statement from stmt.
+func (tx *Tx) NamedStmt(stmt *NamedStmt) *NamedStmt { return tx.sx().NamedStmt(stmt) }
+
+// NamedStmtContext is NamedStmt with a context.
+func (tx *Tx) NamedStmtContext(ctx context.Context, stmt *NamedStmt) *NamedStmt {
+	return tx.sx().NamedStmtContext(ctx, stmt)
+}
 
 // run runs the hooks of the outcome, once.
 func (tx *Tx) run(committed bool) {
