@@ -23,7 +23,10 @@ import (
 // the database handle the DB was opened on: every statement, whichever path
 // it takes (DB, Conn, Tx, prepared statements, sqlx helpers, a library the
 // *sql.DB is handed to), passes through it, so reads can be served from the
-// cache and no write goes unseen.
+// cache and no write goes unseen. One difference follows: *sql.Conn's Raw
+// hands over the caching driver's connection, not the database driver's;
+// for driver-specific features (pgx's CopyFrom, say) use [DB.Inner], whose
+// writes reach the cache only through the change listener.
 type DB struct {
 	*sql.DB
 	// Mapper maps struct fields to columns, as sqlx.DB's.

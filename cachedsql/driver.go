@@ -20,7 +20,11 @@ import (
 type connector struct{ e *engine }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return &conn{e: c.e}, nil }
-func (c connector) Driver() driver.Driver                        { return cachingDriver{} }
+
+// Driver returns the inner database's driver, so that DB.Driver gives what
+// it gives on sqlx (database/sql opens connections through Connect, never
+// through it).
+func (c connector) Driver() driver.Driver { return c.e.inner.Driver() }
 
 // cachingDriver is the driver.Driver of the caching connections; it cannot
 // be opened by name.
