@@ -1,6 +1,10 @@
 package region
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/dogpile-go/dogpile/backend"
+)
 
 // flightGroup is the in-process half of the dogpile lock: at most one
 // creation per key at a time, whose outcome every caller that waits on it
@@ -23,6 +27,12 @@ type flight struct {
 	val   any   // the created (or re-read) value
 	err   error // the creator's or the lock's error
 	retry bool  // nothing was made here (the lock is busy elsewhere): look again
+
+	// tags are the tag versions val is valid for, for a tagged call:
+	// written before done (or handedOff) is closed. A caller that joined
+	// the flight after a bump (its own lookup saw newer versions) must not
+	// take a value read before it.
+	tags []backend.TagVersion
 }
 
 // join returns the key's flight in progress, or starts one; lead reports

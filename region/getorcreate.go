@@ -42,20 +42,22 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 	k := c.mangle(key)
 	if o.refresh {
 		var zero V
-		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, create, o)
+		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, nil, create, o)
 	}
-	v, st, err := lookup[V](ctx, r, c, k, o, nil)
+	var info lookupInfo
+	v, st, err := lookup[V](ctx, r, c, k, o, &info)
 	if err != nil || st == fresh {
 		if err == nil {
 			r.hit(ctx, k)
 		}
 		return v, err
 	}
-	return getOrCreateSlow(ctx, r, c, key, k, v, st, create, o)
+	return getOrCreateSlow(ctx, r, c, key, k, v, st, info.states, create, o)
 }
 
-// getOrCreateSlow is the dogpile lock for one key whose lookup found st.
-func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k string, staleV V, st state, create Creator[V], o *callOptions) (V, error) {
+// getOrCreateSlow is the dogpile lock for one key whose lookup found st
+// (and, for a tagged call, the tag states seen).
+func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k string, staleV V, st state, seen []backend.TagState, create Creator[V], o *callOptions) (V, error) {
 	var zero V
 	for {
 		if st == missing || st == bypass {
@@ -95,16 +97,20 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		if !lead {
 			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
 		}
-		if !f.retry {
+		switch {
+		case !f.retry && (lead || f.err != nil || sameVersions(f.tags, seen)):
 			return flightResult[V](f, k)
-		}
-		if st == stale {
+		case f.retry && st == stale:
 			// The lock is held elsewhere: serve the stale value.
 			r.staleServed(ctx, k)
 			return staleV, nil
 		}
-		// The flight made nothing we can use: look again.
-		v, nst, err := lookup[V](ctx, r, c, k, o, nil)
+		// The flight made nothing we can use, or made it from tag versions
+		// older than this call saw (it began before a write this call
+		// began after): look again.
+		var info lookupInfo
+		v, nst, err := lookup[V](ctx, r, c, k, o, &info)
+		seen = info.states
 		if nst == bypass {
 			nst = missing // nothing to serve: wait for or lead a creation
 		}
@@ -117,6 +123,23 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		}
 		staleV, st = v, nst
 	}
+}
+
+// sameVersions reports whether a flight's value was made from the tag
+// versions a caller saw (or the call is untagged).
+func sameVersions(made []backend.TagVersion, seen []backend.TagState) bool {
+	if len(seen) == 0 {
+		return true
+	}
+	if len(made) != len(seen) {
+		return false
+	}
+	for i, tv := range made {
+		if tv.Version != seen[i].Version {
+			return false
+		}
+	}
+	return true
 }
 
 // closed reports whether ch is closed, without waiting.
@@ -183,10 +206,11 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		return
 	}
 	if st == fresh && !o.refresh {
-		val = v
+		val, f.tags = v, info.meta.Tags
 		return
 	}
 	w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
+	f.tags = w.tags
 	if hadStale && r.runner != nil && !w.skip {
 		held := mu
 		job := func() (jerr error) {

@@ -70,7 +70,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	pending = slices.Compact(pending)
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
-		vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o)
+		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -129,7 +129,9 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			case it.f.retry && it.hadStale:
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
-			case it.f.retry:
+			case it.f.retry, !it.lead && !sameVersions(it.f.tags, seen):
+				// Nothing made, or made from tag versions older than this
+				// call saw: look again.
 				next = append(next, it.key)
 			default:
 				if _, isAbsent := it.f.val.(absent); isAbsent {
@@ -261,6 +263,7 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 	}
 	w := write{tags: tagVersions(o.tags, states)}
 	for i, it := range open {
+		it.f.tags = w.tags // read with the entries: valid for what is found and what is made
 		switch sts[i] {
 		case fresh:
 			if !o.refresh {

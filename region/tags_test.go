@@ -350,3 +350,63 @@ func TestForceRefreshRacingWrite(t *testing.T) {
 		t.Fatalf("the racing refresh's old rows (%q) are served", v)
 	}
 }
+
+// A caller that begins after a write must not take the value of a creation
+// that began before it: it joins that flight (one creator per key), but
+// the flight's value was read under older tag versions than the caller
+// saw, so the caller looks again and gets a value made after the write.
+func TestReadAfterBumpDoesNotTakeAnEarlierFlight(t *testing.T) {
+	for _, multi := range []bool{false, true} {
+		r, _ := setup(t, region.Config{})
+		ctx := context.Background()
+		tags := region.WithTags("t:items")
+		var mu sync.Mutex
+		db := "v1"
+		read := func() string { mu.Lock(); defer mu.Unlock(); return db }
+		firstRead, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int64
+		get := func() (string, error) {
+			if multi {
+				vs, err := region.GetOrCreateMulti(ctx, r, []string{"q"}, func(context.Context, []string) ([]string, error) {
+					v := read()
+					if calls.Add(1) == 1 {
+						close(firstRead)
+						<-release
+					}
+					return []string{v}, nil
+				}, tags)
+				if err != nil {
+					return "", err
+				}
+				return vs[0], nil
+			}
+			return region.GetOrCreate(ctx, r, "q", func(context.Context) (string, error) {
+				v := read()
+				if calls.Add(1) == 1 {
+					close(firstRead)
+					<-release
+				}
+				return v, nil
+			}, tags)
+		}
+		early := make(chan string)
+		go func() { v, _ := get(); early <- v }()
+		<-firstRead // the early reader has read v1 and not yet stored it
+		mu.Lock()
+		db = "v2"
+		mu.Unlock()
+		if err := r.InvalidateTags(ctx, "t:items"); err != nil { // the write's commit returned
+			t.Fatal(err)
+		}
+		late := make(chan string)
+		go func() { v, _ := get(); late <- v }()
+		waitFor(t, "the late reader to join the flight", func() bool { return r.Stats().LockWaits >= 1 })
+		close(release)
+		if v := <-early; v != "v1" {
+			t.Fatalf("multi=%v: early reader got %q", multi, v)
+		}
+		if v := <-late; v != "v2" {
+			t.Fatalf("multi=%v: a read that began after the write got %q from a creation that began before it", multi, v)
+		}
+	}
+}
