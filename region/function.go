@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // FuncOption configures a cached function ([CacheOnArguments],
@@ -17,6 +18,7 @@ type funcConfig struct {
 	name      string
 	keyGen    FuncKeyGenerator
 	keyFunc   any // func(A) string, checked when the function is made
+	tagsFunc  any // func(A) []string, likewise
 	call      []CallOption
 }
 
@@ -50,6 +52,15 @@ func KeyFunc[A any](f func(A) string) FuncOption {
 	return funcOption(func(c *funcConfig) { c.keyFunc = f })
 }
 
+// TagsFor tags each call of a cached function of argument type A with the
+// tags f gives for its argument ("user:42" for user 42's data, say), as
+// [WithTags] does: [Region.InvalidateTags] then invalidates every cached
+// result of that argument. Call, Get, Set, Refresh and Invalidate all use
+// them, so values stored by Set and Refresh are valid for tagged calls.
+func TagsFor[A any](f func(A) []string) FuncOption {
+	return funcOption(func(c *funcConfig) { c.tagsFunc = f })
+}
+
 // Func is a Go function whose results are cached in a region, by argument
 // (dogpile's cache_on_arguments). Several arguments go in a struct. It is
 // safe for concurrent use by multiple goroutines.
@@ -57,6 +68,7 @@ type Func[A, V any] struct {
 	r    *Region
 	fn   func(context.Context, A) (V, error)
 	key  func(A) string
+	tags func(A) []string // nil: untagged
 	opts []CallOption
 }
 
@@ -84,7 +96,15 @@ func CacheOnArguments[A, V any](r *Region, fn func(context.Context, A) (V, error
 	if err != nil {
 		return nil, err
 	}
-	return &Func[A, V]{r: r, fn: fn, key: key, opts: cfg.call}, nil
+	f := &Func[A, V]{r: r, fn: fn, key: key, opts: cfg.call}
+	if cfg.tagsFunc != nil {
+		tf, ok := cfg.tagsFunc.(func(A) []string)
+		if !ok {
+			return nil, fmt.Errorf("%w: TagsFor is a %T, want a func(%T) []string", ErrBadConfig, cfg.tagsFunc, *new(A))
+		}
+		f.tags = tf
+	}
+	return f, nil
 }
 
 // MustCacheOnArguments is [CacheOnArguments] that panics on error, for
@@ -125,28 +145,26 @@ func (f *Func[A, V]) Key(a A) string { return f.key(a) }
 func (f *Func[A, V]) Call(ctx context.Context, a A, opts ...CallOption) (V, error) {
 	return GetOrCreate(ctx, f.r, f.key(a), func(ctx context.Context) (V, error) {
 		return f.fn(ctx, a)
-	}, f.callOptions(opts)...)
+	}, f.callOptions(a, opts)...)
 }
 
 // Get returns the cached result for a, if there is a fresh one, without
 // calling the function.
 func (f *Func[A, V]) Get(ctx context.Context, a A) (V, bool, error) {
-	return Get[V](ctx, f.r, f.key(a), f.opts...)
+	return Get[V](ctx, f.r, f.key(a), f.callOptions(a, nil)...)
 }
 
 // Set stores v as the result for a, without calling the function.
 func (f *Func[A, V]) Set(ctx context.Context, a A, v V) error {
-	return Set(ctx, f.r, f.key(a), v, f.opts...)
+	return Set(ctx, f.r, f.key(a), v, f.callOptions(a, nil)...)
 }
 
 // Refresh calls the function for a, stores the result and returns it,
-// whatever the cache held.
+// whatever the cache held, under the dogpile lock (callers that arrive
+// meanwhile wait for it). A tagged function's new value records its tag
+// versions from before the function ran (see [ForceRefresh]).
 func (f *Func[A, V]) Refresh(ctx context.Context, a A) (V, error) {
-	v, err := f.fn(ctx, a)
-	if err != nil {
-		return v, err
-	}
-	return v, f.Set(ctx, a, v)
+	return f.Call(ctx, a, ForceRefresh())
 }
 
 // Invalidate removes the cached result for a.
@@ -159,11 +177,16 @@ func (f *Func[A, V]) Original(ctx context.Context, a A) (V, error) {
 	return f.fn(ctx, a)
 }
 
-func (f *Func[A, V]) callOptions(opts []CallOption) []CallOption {
-	if len(opts) == 0 {
+// callOptions are the function's options, its tags for a, then opts.
+func (f *Func[A, V]) callOptions(a A, opts []CallOption) []CallOption {
+	if len(opts) == 0 && f.tags == nil {
 		return f.opts
 	}
-	return append(append(make([]CallOption, 0, len(f.opts)+len(opts)), f.opts...), opts...)
+	out := append(make([]CallOption, 0, len(f.opts)+len(opts)+1), f.opts...)
+	if f.tags != nil {
+		out = append(out, WithTags(f.tags(a)...))
+	}
+	return append(out, opts...)
 }
 
 // MultiFunc is a Go function over many keys whose results are cached one
@@ -239,14 +262,16 @@ func (f *MultiFunc[K, V]) Call(ctx context.Context, ks ...K) (map[K]V, error) {
 		for i, key := range need {
 			args[i] = back[key]
 		}
-		got, err := f.fn(ctx, args)
+		// The function may reorder or change the slice it is given: the
+		// results are matched to keys through the map it returns.
+		got, err := f.fn(ctx, slices.Clone(args))
 		if err != nil {
 			return nil, nil, err
 		}
 		vals := make([]V, len(need))
 		present := make([]bool, len(need))
-		for i, a := range args {
-			vals[i], present[i] = got[a]
+		for i, key := range need {
+			vals[i], present[i] = got[back[key]]
 		}
 		return vals, present, nil
 	}, options(f.opts))

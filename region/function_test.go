@@ -180,3 +180,86 @@ func TestCacheMultiOnArguments(t *testing.T) {
 		t.Fatalf("Original(1) = %v", g)
 	}
 }
+
+// A multi-key function that reorders the keys it is given still has each
+// value cached under its own key.
+func TestCacheMultiOnArgumentsReordering(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	fn := region.MustCacheMultiOnArguments(r, func(_ context.Context, ids []int) (map[int]int, error) {
+		slices.Sort(ids)    // a common thing to do with ids
+		slices.Reverse(ids) // and worse
+		out := map[int]int{}
+		for _, id := range ids {
+			out[id] = id * 10
+		}
+		return out, nil
+	})
+	for range 2 {
+		got, err := fn.Call(ctx, 9, 10, 3)
+		if err != nil || got[9] != 90 || got[10] != 100 || got[3] != 30 {
+			t.Fatalf("Call = %v, %v", got, err)
+		}
+	}
+	if cached, _ := fn.Get(ctx, 9, 10, 3); cached[9] != 90 || cached[10] != 100 || cached[3] != 30 {
+		t.Fatalf("cached values under the wrong keys: %v", cached)
+	}
+}
+
+func TestTagsFor(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	var calls atomic.Int64
+	fn := region.MustCacheOnArguments(r, func(_ context.Context, id int) (string, error) {
+		return fmt.Sprint("user", id, "#", calls.Add(1)), nil
+	}, region.TagsFor(func(id int) []string { return []string{fmt.Sprint("user:", id)} }))
+	a, _ := fn.Call(ctx, 5)
+	b, _ := fn.Call(ctx, 7)
+	if err := r.InvalidateTags(ctx, "user:5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := fn.Get(ctx, 5); ok {
+		t.Fatal("Get of an invalidated argument found a value")
+	}
+	if v, _ := fn.Call(ctx, 5); v == a {
+		t.Fatal("Call of an invalidated argument served the old value")
+	}
+	if v, _ := fn.Call(ctx, 7); v != b {
+		t.Fatal("another argument was invalidated")
+	}
+	// Set and Refresh store values tagged like Call's.
+	if err := fn.Set(ctx, 8, "set"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := fn.Call(ctx, 8); v != "set" {
+		t.Fatalf("Call after Set = %q: Set's value was not tagged like Call's", v)
+	}
+	before := calls.Load()
+	if _, err := fn.Refresh(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := fn.Call(ctx, 8); calls.Load() != before+1 || v == "set" {
+		t.Fatalf("after Refresh: %q with %d calls; want the refreshed value, cached", v, calls.Load()-before)
+	}
+	if _, err := region.CacheOnArguments(r, func(context.Context, int) (int, error) { return 0, nil },
+		region.TagsFor(func(s string) []string { return nil })); !errors.Is(err, region.ErrBadConfig) {
+		t.Fatalf("TagsFor of the wrong argument type = %v", err)
+	}
+}
+
+// An untagged read of a value stored with tags still honours its tags.
+func TestUntaggedReadOfTaggedValue(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	_ = region.Set(ctx, r, "k", "old", region.WithTags("t"))
+	if v, ok, _ := region.Get[string](ctx, r, "k"); !ok || v != "old" {
+		t.Fatalf("untagged Get of a current tagged value = %q, %v", v, ok)
+	}
+	_ = r.InvalidateTags(ctx, "t")
+	if _, ok, _ := region.Get[string](ctx, r, "k"); ok {
+		t.Fatal("untagged Get served a value its tags invalidated")
+	}
+	if got, _ := region.GetMulti[string](ctx, r, []string{"k"}); len(got) != 0 {
+		t.Fatal("untagged GetMulti served a value its tags invalidated")
+	}
+}

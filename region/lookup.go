@@ -49,10 +49,35 @@ func lookup[V any](ctx context.Context, r *Region, c *config, k string, o *callO
 		}
 		return zero, missing, err
 	}
+	if len(e.Meta.Tags) > 0 && !r.recordedTagsCurrent(ctx, c, e.Meta.Tags) {
+		// A tagged entry read by an untagged call is still checked against
+		// its tags, so that no path serves a value its tags invalidated.
+		return zero, missing, nil
+	}
 	if info != nil {
 		info.meta = e.Meta
 	}
 	return judge[V](ctx, r, c, k, &e, o)
+}
+
+// recordedTagsCurrent reports whether the tag versions an entry recorded
+// are all current and none is pending; a store that cannot tell (no tag
+// versions, an error) says no.
+func (r *Region) recordedTagsCurrent(ctx context.Context, c *config, recorded []backend.TagVersion) bool {
+	ts, err := backend.TagStoreOf(c.backend)
+	if err != nil {
+		return false
+	}
+	names := make([]string, len(recorded))
+	for i, tv := range recorded {
+		names[i] = tv.Tag
+	}
+	states, err := ts.TagStates(ctx, names)
+	if err != nil {
+		_ = r.backendError(ctx, c, "", err)
+		return false
+	}
+	return backend.TagsMatch(recorded, names, states)
 }
 
 // lookupTagged is lookup for a tagged call: the entry and the states of its
@@ -117,8 +142,18 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 	}
 	for i := range entries {
 		e := &entries[i]
-		if e.IsZero() || (states != nil && !backend.TagsMatch(e.Meta.Tags, o.tags, states)) {
+		switch {
+		case e.IsZero():
 			continue // missing
+		case states != nil:
+			if !backend.TagsMatch(e.Meta.Tags, o.tags, states) {
+				continue
+			}
+		case len(e.Meta.Tags) > 0:
+			// A tagged entry read by an untagged call: see lookup.
+			if !r.recordedTagsCurrent(ctx, c, e.Meta.Tags) {
+				continue
+			}
 		}
 		if vals[i], sts[i], err = judge[V](ctx, r, c, ks[i], e, o); err != nil {
 			return nil, nil, nil, err
