@@ -309,6 +309,12 @@ func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 	return db.e.tags.Invalidate(ctx, tags...)
 }
 
+// Tag returns the name under which the DB keeps the caller's tag name:
+// give it to [region.WithTags] or [region.TagsFor] so that cached functions
+// and cached queries share the tag, and [DB.InvalidateTags](name) (or the
+// region's InvalidateTags of the returned name) invalidates both.
+func (db *DB) Tag(name string) string { return db.e.userTag(name) }
+
 // InvalidateTags invalidates every cached result read with any of tags
 // (see [ContextWithTags]).
 func (db *DB) InvalidateTags(ctx context.Context, tags ...string) error {

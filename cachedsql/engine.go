@@ -17,6 +17,7 @@ import (
 	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
+	"github.com/dogpile-go/dogpile/serializer"
 )
 
 // engine is what a DB's caching driver does with each statement: analyse it,
@@ -101,7 +102,10 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		e.tags = tags
 		e.closers = append(e.closers, tags.Close)
 		ropts := []region.Option{region.WithRunner(e.runner), region.WithSerializer(setSerializer{})}
-		if s.observer != nil {
+		switch {
+		case s.onError != nil:
+			ropts = append(ropts, region.WithObserver(errorObserver{onError: s.onError, next: s.observer}))
+		case s.observer != nil:
 			ropts = append(ropts, region.WithObserver(s.observer))
 		}
 		e.region = region.New("cachedsql:"+s.namespace, ropts...)
@@ -304,28 +308,65 @@ type errUncacheable struct{ err error }
 func (e errUncacheable) Error() string { return "cachedsql: not cacheable: " + e.err.Error() }
 func (e errUncacheable) Unwrap() error { return e.err }
 
-// setSerializer stores result sets in bytes stores in their own encoding.
+// setSerializer stores result sets in bytes stores in their own encoding,
+// and anything else a program caches in the DB's region (cached functions,
+// say) with the default serializer. The first byte says which.
 type setSerializer struct{}
 
+const (
+	encodedSet   byte = 1
+	encodedOther byte = 2
+)
+
 func (setSerializer) Marshal(v any) ([]byte, error) {
-	s, ok := v.(*rowset.Set)
-	if !ok {
-		return nil, fmt.Errorf("cachedsql: cannot encode a %T, only result sets", v)
+	if s, ok := v.(*rowset.Set); ok {
+		return s.AppendBinary([]byte{encodedSet})
 	}
-	return s.MarshalBinary()
+	data, err := serializer.Default.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{encodedOther}, data...), nil
 }
 
 func (setSerializer) Unmarshal(data []byte, v any) error {
-	p, ok := v.(**rowset.Set)
-	if !ok {
-		return fmt.Errorf("cachedsql: cannot decode into a %T, only result sets", v)
+	if len(data) == 0 {
+		return fmt.Errorf("cachedsql: empty cache value")
 	}
-	s, err := rowset.Decode(data)
-	if err != nil {
-		return err
+	switch data[0] {
+	case encodedSet:
+		p, ok := v.(**rowset.Set)
+		if !ok {
+			return fmt.Errorf("cachedsql: a cached result set cannot be decoded into a %T", v)
+		}
+		s, err := rowset.Decode(data[1:])
+		if err != nil {
+			return err
+		}
+		*p = s
+		return nil
+	case encodedOther:
+		return serializer.Default.Unmarshal(data[1:], v)
 	}
-	*p = s
-	return nil
+	return fmt.Errorf("cachedsql: cache value of unknown encoding %#x", data[0])
+}
+
+// errorObserver tells the DB's error handler of the failures its region
+// recovers from by itself (a store that is down, a value that cannot be
+// encoded or decoded), then passes every event on.
+type errorObserver struct {
+	onError func(error)
+	next    region.Observer
+}
+
+func (o errorObserver) Observe(ctx context.Context, e region.Event) {
+	switch e.Kind {
+	case region.EventBackendError, region.EventDecodeError:
+		o.onError(fmt.Errorf("cachedsql: cache %s: %w", e.Kind, e.Err))
+	}
+	if o.next != nil {
+		o.next.Observe(ctx, e)
+	}
 }
 
 // parseTable reads a table name as SQL writes it: unquoted parts folded to

@@ -33,6 +33,7 @@ type hooks struct {
 	afterRollback []func(context.Context) // guarded by mu
 	refreshes     []Refresher             // guarded by mu
 	done          bool                    // guarded by mu
+	running       sync.WaitGroup          // the refreshes queued after the commit
 }
 
 func newTx(tx *sqlx.Tx, e *engine) *Tx {
@@ -79,6 +80,21 @@ func (tx *Tx) RefreshAfterCommit(r ...Refresher) {
 	tx.h.mu.Lock()
 	defer tx.h.mu.Unlock()
 	tx.h.refreshes = append(tx.h.refreshes, r...)
+}
+
+// WaitRefreshes waits until the refreshes queued by the commit (see
+// [Tx.RefreshAfterCommit]) are done, or ctx ends. Programs rarely need it
+// (the point of the refreshes is that nobody waits for them); tests and
+// tools that must see their effect do.
+func (tx *Tx) WaitRefreshes(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { tx.h.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Commit commits the transaction, invalidates what it wrote, and runs the
@@ -229,7 +245,9 @@ func (tx *Tx) run(committed bool) {
 		return
 	}
 	for _, r := range refreshes {
+		tx.h.running.Add(1)
 		queued := tx.e.runner.Run(func() error {
+			defer tx.h.running.Done()
 			if err := r.Refresh(ctx); err != nil {
 				err = fmt.Errorf("%w: refresh after commit: %w", ErrHook, err)
 				tx.e.report(err)
@@ -238,6 +256,7 @@ func (tx *Tx) run(committed bool) {
 			return nil
 		})
 		if !queued {
+			tx.h.running.Done()
 			tx.e.report(fmt.Errorf("%w: refresh after commit: the runner's queue is full or closed; the next read makes the result", ErrHook))
 		}
 	}

@@ -85,12 +85,8 @@ func (s site) open(wrap ...backend.Proxy) (*handle, error) {
 	// database/sql keeps two idle connections by default: with two dozen
 	// goroutines most statements would open a new one.
 	inner.SetMaxIdleConns(64)
-	db, err := cachedsql.NewDb(inner, "pgx", cachedsql.WithBackend(b), cachedsql.WithNamespace(s.Namespace))
-	if err != nil {
-		inner.Close()
-		store.Close()
-		return nil, err
-	}
+	// NewDb reports options that cannot work from the first Ping.
+	db := cachedsql.NewDb(inner, "pgx", cachedsql.WithBackend(b), cachedsql.WithNamespace(s.Namespace))
 	db.SetMaxIdleConns(64)
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
