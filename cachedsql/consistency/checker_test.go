@@ -51,6 +51,7 @@ type Verdict struct {
 	Unknown     []string                      // reads of values nobody wrote
 	Stale       []string                      // reads that missed a write whose commit returned before they began
 	Future      []string                      // reads of values written by a transaction that began after they returned
+	Inverted    []string                      // reads of a value older than one an earlier read had returned
 	StaleByPath map[string]int                // stale reads by process and whether they queried themselves
 }
 
@@ -61,7 +62,7 @@ func (v Verdict) OK() bool {
 			return false
 		}
 	}
-	return len(v.RolledBack)+len(v.Unknown)+len(v.Stale)+len(v.Future) == 0
+	return v.anomalies() == 0
 }
 
 // undecided reports whether porcupine timed out on a key and nothing
@@ -72,7 +73,11 @@ func (v Verdict) undecided() bool {
 			return false
 		}
 	}
-	return len(v.RolledBack)+len(v.Unknown)+len(v.Stale)+len(v.Future) == 0
+	return v.anomalies() == 0
+}
+
+func (v Verdict) anomalies() int {
+	return len(v.RolledBack) + len(v.Unknown) + len(v.Stale) + len(v.Future) + len(v.Inverted)
 }
 
 func (v Verdict) String() string {
@@ -86,8 +91,8 @@ func (v Verdict) String() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, " key %d %s;", k, v.Porcupine[k])
 	}
-	fmt.Fprintf(&b, " %d operations once compacted, checked in %v; reads of rolled-back values: %d, of unknown values: %d, stale reads: %d, reads from the future: %d",
-		v.Checked, v.CheckTime.Round(time.Millisecond), len(v.RolledBack), len(v.Unknown), len(v.Stale), len(v.Future))
+	fmt.Fprintf(&b, " %d operations once compacted, checked in %v; reads of rolled-back values: %d, of unknown values: %d, stale reads: %d, reads from the future: %d, reads older than an earlier read: %d",
+		v.Checked, v.CheckTime.Round(time.Millisecond), len(v.RolledBack), len(v.Unknown), len(v.Stale), len(v.Future), len(v.Inverted))
 	return b.String()
 }
 
@@ -154,6 +159,7 @@ func check(h *History, timeout time.Duration) Verdict {
 				minRet[i] = j
 			}
 		}
+		var sourced []sourcedRead // reads whose value some committed write (or the start) wrote
 		for _, r := range ops {
 			if r.Write {
 				continue
@@ -175,6 +181,7 @@ func check(h *History, timeout time.Duration) Verdict {
 			if w.Return == math.MaxInt64 {
 				continue // w's outcome is unknown: it may come last
 			}
+			sourced = append(sourced, sourcedRead{r, w})
 			// A write that began after w returned (so it follows w in every
 			// linearization) and returned before r began (so it precedes r)
 			// overwrote the value r read before r began.
@@ -191,6 +198,7 @@ func check(h *History, timeout time.Duration) Verdict {
 				v.StaleByPath[fmt.Sprintf("proc %d, %s", r.Proc, path)]++
 			}
 		}
+		v.Inverted = append(v.Inverted, inversions(key, sourced, describe)...)
 		kept := compact(ops)
 		v.Checked += len(kept)
 		pops := operations(kept)
@@ -245,7 +253,7 @@ func report(t *testing.T, name string, h *History, v Verdict) {
 		for _, list := range []struct {
 			what string
 			l    []string
-		}{{"stale read", v.Stale}, {"read of rolled-back data", v.RolledBack}, {"read of an unknown value", v.Unknown}, {"read from the future", v.Future}} {
+		}{{"stale read", v.Stale}, {"read of rolled-back data", v.RolledBack}, {"read of an unknown value", v.Unknown}, {"read from the future", v.Future}, {"read older than an earlier read", v.Inverted}} {
 			for _, s := range first(list.l, 5) {
 				t.Errorf("%s: %s: %s", name, list.what, s)
 			}
@@ -329,6 +337,45 @@ func compact(ops []Op) []Op {
 		if p.lastCall != p.firstReturn {
 			out = append(out, ops[p.lastCall])
 		}
+	}
+	return out
+}
+
+// sourcedRead is a read and the write of the value it returned.
+type sourcedRead struct{ read, source Op }
+
+// inversions finds reads that returned a value older than one an earlier
+// read had already returned: r2 read x, but r1, which returned before r2
+// began, read y, written by a write that began after x's write returned.
+// Once r1 saw y, y's write precedes r1, hence r2, in every linearization,
+// and x is gone for good. It names at most one r1 per r2: the one whose
+// value's write began last.
+func inversions(key int, reads []sourcedRead, describe func(Op) string) []string {
+	slices.SortFunc(reads, func(a, b sourcedRead) int { return cmpInt(a.read.Return, b.read.Return) })
+	// newest[i]: among reads[:i+1], the one whose source began last.
+	newest := make([]int, len(reads))
+	for i := range reads {
+		newest[i] = i
+		if i > 0 && reads[newest[i-1]].source.Call >= reads[i].source.Call {
+			newest[i] = newest[i-1]
+		}
+	}
+	var out []string
+	for _, r2 := range reads {
+		n, _ := slices.BinarySearchFunc(reads, r2.read.Call, func(a sourcedRead, t int64) int { return cmpInt(a.read.Return, t) })
+		if n == 0 {
+			continue // no read returned before r2 began
+		}
+		r1 := reads[newest[n-1]]
+		if r1.source.Call <= r2.source.Return {
+			continue
+		}
+		who := "another client"
+		if r1.read.Proc == r2.read.Proc && r1.read.Client == r2.read.Client {
+			who = "the same client, just before"
+		}
+		out = append(out, fmt.Sprintf("key %d: %s; but %s, by %s, had returned %d, written by %s, which began after %s returned",
+			key, describe(r2.read), describe(r1.read), who, r1.read.Value, describe(r1.source), describeWrite(r2.source, describe)))
 	}
 	return out
 }

@@ -337,3 +337,69 @@ func TestWriterStalledBeforeBump(t *testing.T) {
 		t.Logf("reads while the bump waited: %s: %d", k, seen[k])
 	}
 }
+
+// A read must not return a value older than one a read that returned
+// before it began had already returned: PostgreSQL alone never does that
+// (once one statement sees a commit, every statement that starts later
+// does), and neither may the cache. Here the reads are concurrent with the
+// writer's Commit, which has committed in the database but not yet bumped:
+//
+//	writer:   mark pending → UPDATE
+//	reader 1: tag states (pending: bypass) → query (old rows) → [stopped]
+//	writer:   COMMIT → [stopped before its bump; Commit has not returned]
+//	reader 0: reads the row through another statement (pending: bypass)
+//	          → the database → the new value → returns
+//	reader 2: begins (after reader 0 returned; same tag versions as
+//	          reader 1's creation, since nothing was bumped) → pending →
+//	          finds reader 1's creation in progress → waits
+//	reader 1: [released] → the old rows
+//	reader 2: → must return the new value, not reader 1's old rows
+func TestNoReadOlderThanAnEarlierRead(t *testing.T) {
+	s := newSite(t)
+	stall := &stallingStore{}
+	h := s.mustOpen(t, stall)
+	type row struct {
+		K int   `db:"k"`
+		V int64 `db:"v"`
+	}
+	var fails []string
+	for i := int64(1); i <= iterations; i++ {
+		tx := beginWrite(t, h, i)
+		p, first := startPausedRead(t, h)
+		bump := newPausePoint()
+		stall.armed.Store(bump)
+		committed := make(chan error, 1)
+		go func() { committed <- tx.Commit() }()
+		select {
+		case <-bump.reached:
+		case <-time.After(waitFor):
+			t.Fatal("the writer never reached its bump")
+		}
+		var rows []row
+		if err := h.DB.Select(&rows, readAll); err != nil {
+			t.Fatal(err)
+		}
+		if rows[0].V != i {
+			t.Fatalf("iteration %d: with the database committed, reader 0 got %d, want %d", i, rows[0].V, i)
+		}
+		waits := h.DB.Region().Stats().LockWaits
+		second := startRead(context.Background(), h)
+		waitLockWaits(t, h, waits)
+		close(p.release)
+		got1 := await(t, "reader 1", first)
+		got2 := await(t, "reader 2", second)
+		close(bump.release)
+		if err := <-committed; err != nil {
+			t.Fatal(err)
+		}
+		if got2 != i {
+			fails = append(fails, fmt.Sprintf("iteration %d: reader 2 began after reader 0 had returned %d, and got %d (reader 1's, whose query ran before the commit: it got %d)", i, i, got2, got1))
+		}
+	}
+	if len(fails) > 0 {
+		t.Errorf("reads older than an earlier read in %d of %d iterations:\n%s", len(fails), iterations, fails[0])
+		for _, f := range fails[1:min(len(fails), 5)] {
+			t.Error(f)
+		}
+	}
+}
