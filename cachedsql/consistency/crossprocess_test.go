@@ -76,7 +76,7 @@ func runWorker() int {
 	// A deadlock under test must not hang the parent: past its time the
 	// worker prints its stacks and exits.
 	watchdog := time.AfterFunc(job.Load.Duration+stuckAfter, func() {
-		fmt.Fprintf(os.Stderr, "worker: the load did not stop %v after its end; its goroutines in the tag protocol:\n%s\n", stuckAfter, stuckSummary(goroutines()))
+		fmt.Fprintf(os.Stderr, "worker: the load did not stop %v after its end; its goroutines in the tag protocol or waiting for a creation lock:\n%s\n", stuckAfter, stuckSummary(goroutines()))
 		os.Exit(3)
 	})
 	hist := job.Load.run(ctx, h)

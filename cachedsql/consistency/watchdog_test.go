@@ -33,7 +33,7 @@ func runWatched(t *testing.T, l load, h *handle) *History {
 	if err := os.WriteFile(path, dump, 0o644); err != nil {
 		path = "(not saved: " + err.Error() + ")"
 	}
-	t.Fatalf("the load did not stop %v after its end: its goroutines are stuck. All stacks: %s. Those in the tag protocol:\n%s",
+	t.Fatalf("the load did not stop %v after its end: its goroutines are stuck. All stacks: %s. Those in the tag protocol or waiting for a creation lock:\n%s",
 		stuckAfter, path, stuckSummary(dump))
 	return nil
 }
@@ -51,12 +51,14 @@ func goroutines() []byte {
 }
 
 // stuckSummary returns, for the goroutines that are in the tag protocol
-// (package invalidation), their state and their dogpile frames.
+// (package invalidation) or wait for a Redis creation lock (which another
+// process, stuck, may hold and keep renewing), their state and their
+// dogpile frames.
 func stuckSummary(dump []byte) string {
 	var b strings.Builder
 	n := 0
 	for _, g := range strings.Split(string(dump), "\n\n") {
-		if !strings.Contains(g, "dogpile/invalidation.") {
+		if !strings.Contains(g, "dogpile/invalidation.") && !strings.Contains(g, "dogpile/backend/redis.(*mutex).Lock") {
 			continue
 		}
 		if n++; n > 12 {
