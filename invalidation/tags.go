@@ -304,13 +304,13 @@ func (t *Tags) renew() {
 		tags  []string
 	}
 	var marks []mark
+	// Lock order: a write set's mu before Tags.mu (Touch and finish take
+	// them so). Collect the open write sets under Tags.mu, then read each
+	// one under its own lock alone.
 	t.mu.Lock()
+	open := make([]*WriteSet, 0, len(t.open))
 	for ws := range t.open {
-		ws.mu.Lock()
-		if len(ws.marked) > 0 {
-			marks = append(marks, mark{ws.owner, slices.Clone(ws.marked)})
-		}
-		ws.mu.Unlock()
+		open = append(open, ws)
 	}
 	for _, op := range t.owed {
 		if op.release && op.bump {
@@ -318,6 +318,13 @@ func (t *Tags) renew() {
 		}
 	}
 	t.mu.Unlock()
+	for _, ws := range open {
+		ws.mu.Lock()
+		if !ws.finished && len(ws.marked) > 0 {
+			marks = append(marks, mark{ws.owner, slices.Clone(ws.marked)})
+		}
+		ws.mu.Unlock()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.o.RenewEvery)
 	defer cancel()
 	for _, m := range marks {
