@@ -33,6 +33,10 @@ type flight struct {
 	// the flight after a bump (its own lookup saw newer versions) must not
 	// take a value read before it.
 	tags []backend.TagVersion
+	// started is the region's sequence number taken just before the
+	// creator ran (0: it did not run): a caller that saw a tag pending may
+	// take the value only if it was read after the caller began.
+	started uint64
 }
 
 // join returns the key's flight in progress, or starts one; lead reports

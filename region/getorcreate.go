@@ -59,6 +59,14 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 // (and, for a tagged call, the tag states seen).
 func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k string, staleV V, st state, seen []backend.TagState, create Creator[V], o *callOptions) (V, error) {
 	var zero V
+	tagged := len(o.tags) > 0
+	// Taken once, after the first lookup, so no earlier than the call
+	// began: a creation that starts after it read its rows after the call
+	// began, whichever round of the loop below joins it.
+	var looked uint64
+	if tagged {
+		looked = r.seq.Add(1)
+	}
 	for {
 		if st == missing || st == bypass {
 			r.miss(ctx, k)
@@ -98,7 +106,7 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
 		}
 		switch {
-		case !f.retry && (lead || f.err != nil || sameVersions(f.tags, seen)):
+		case !f.retry && (lead || f.err != nil || !tagged || joinable(f, seen, looked)):
 			return flightResult[V](f, k)
 		case f.retry && st == stale:
 			// The lock is held elsewhere: serve the stale value.
@@ -125,12 +133,23 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 	}
 }
 
-// sameVersions reports whether a flight's value was made from the tag
-// versions a caller saw (or the call is untagged).
-func sameVersions(made []backend.TagVersion, seen []backend.TagState) bool {
-	if len(seen) == 0 {
+// joinable reports whether a tagged caller that looked up its key at
+// sequence number looked (seeing tag states seen) may take the value of a
+// flight it joined. A value made before the caller began is current for it
+// only if no write can have committed since: the caller saw the versions
+// the value was made under and no tag pending (a writer commits while its
+// tags are pending, and bumps them before it releases them). Otherwise the
+// value must have been read after the caller began.
+func joinable(f *flight, seen []backend.TagState, looked uint64) bool {
+	if f.started > looked {
 		return true
 	}
+	return seen != nil && !backend.AnyPending(seen) && sameVersions(f.tags, seen)
+}
+
+// sameVersions reports whether a flight's value was made from the tag
+// versions a caller saw.
+func sameVersions(made []backend.TagVersion, seen []backend.TagState) bool {
 	if len(made) != len(seen) {
 		return false
 	}
@@ -211,6 +230,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 	}
 	w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
 	f.tags = w.tags
+	f.started = r.seq.Add(1)
 	if hadStale && r.runner != nil && !w.skip {
 		held := mu
 		job := func() (jerr error) {

@@ -68,9 +68,13 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	pending := slices.Clone(keys)
 	slices.Sort(pending)
 	pending = slices.Compact(pending)
+	var looked uint64 // see getOrCreateSlow: taken once, after the first lookup
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
 		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o)
+		if looked == 0 {
+			looked = r.seq.Add(1)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -129,7 +133,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			case it.f.retry && it.hadStale:
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
-			case it.f.retry, !it.lead && !sameVersions(it.f.tags, seen):
+			case it.f.retry, !it.lead && len(o.tags) > 0 && !joinable(it.f, seen, looked):
 				// Nothing made, or made from tag versions older than this
 				// call saw: look again.
 				next = append(next, it.key)
@@ -262,8 +266,10 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 		return write{}, err
 	}
 	w := write{tags: tagVersions(o.tags, states)}
+	started := r.seq.Add(1)
 	for i, it := range open {
 		it.f.tags = w.tags // read with the entries: valid for what is found and what is made
+		it.f.started = started
 		switch sts[i] {
 		case fresh:
 			if !o.refresh {

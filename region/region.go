@@ -44,6 +44,9 @@ type Region struct {
 
 	flights flightGroup
 	stats   *counters
+	// seq orders the start of creations against the lookups of tagged
+	// callers that join them (see flight.started).
+	seq atomic.Uint64
 }
 
 // config is what Configure settles; a region swaps it whole.

@@ -141,7 +141,10 @@ func TestStaleSetRejected(t *testing.T) {
 }
 
 // While a tag is pending, tagged calls neither serve nor store cached
-// values, and still run one creator per key in the process.
+// values, and run at most one creator per key at a time in the process:
+// callers that joined a creation which began before them (and so may have
+// read rows from before a commit that happened in between) wait for it and
+// share the next one, which began after all of them.
 func TestPendingTagBypassesCache(t *testing.T) {
 	r, _ := setup(t, region.Config{})
 	ctx := context.Background()
@@ -151,11 +154,17 @@ func TestPendingTagBypassesCache(t *testing.T) {
 	if err := ts.MarkPending(ctx, []string{"t:items"}, "tx-1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	var calls atomic.Int64
+	var calls, running, most atomic.Int64
 	const n = 50
 	create := func(context.Context) (string, error) {
-		calls.Add(1)
-		waitFor(t, "waiters", func() bool { return r.Stats().LockWaits >= n-1 })
+		if calls.Add(1) == 1 {
+			waitFor(t, "waiters", func() bool { return r.Stats().LockWaits >= n-1 })
+		}
+		now := running.Add(1)
+		defer running.Add(-1)
+		if now > most.Load() {
+			most.Store(now)
+		}
 		return "from the database", nil
 	}
 	var wg sync.WaitGroup
@@ -170,8 +179,11 @@ func TestPendingTagBypassesCache(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if calls.Load() != 1 {
-		t.Fatalf("creator ran %d times for %d concurrent callers while pending, want 1", calls.Load(), n)
+	// The first creation began before the others joined it, so they share
+	// the next ones (a caller that comes back after a creation landed
+	// starts another): one at a time, far fewer than the callers.
+	if c := calls.Load(); c >= n/2 || most.Load() > 1 {
+		t.Fatalf("creator ran %d times (at most %d at once) for %d concurrent callers while pending; want one at a time, shared", c, most.Load(), n)
 	}
 	if _, ok, _ := region.Get[string](ctx, r, "q", tags); ok {
 		t.Fatal("Get served a cached value while its tag was pending")
