@@ -3,7 +3,7 @@ GO ?= go
 # MODULES lists the directories of this repository's Go modules (each holds a
 # go.mod). `vet` and `test` run in every one of them. Add a module's directory
 # here when it gets its own go.mod (e.g. bench, integration).
-MODULES := . bench cachedsql/sqlanalysis/pgquerycheck contrib/prometheus contrib/otel
+MODULES := . bench cachedsql/sqlanalysis/pgquerycheck contrib/prometheus contrib/otel examples/redis integration
 
 .PHONY: test vet test-deps
 test: test-deps vet
