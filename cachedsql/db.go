@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/jmoiron/sqlx/reflectx"
 
+	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
 	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -307,6 +308,18 @@ func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 		tags = append(tags, db.e.tableTag(t))
 	}
 	return db.e.tags.Invalidate(ctx, tags...)
+}
+
+// CacheKey returns the key under which the DB caches the result of query
+// with args (after the region's key mangling, the backend sees another),
+// for [region.Region.KeyIsLocked], Delete and the like; an error when the
+// query is not cacheable or an argument has no stable key.
+func (db *DB) CacheKey(query string, args ...any) (string, error) {
+	an := db.e.analyze(query)
+	if !an.a.Cacheable {
+		return "", fmt.Errorf("%w: not a cacheable read (%s)", ErrNotCacheable, an.a.Reason)
+	}
+	return rowset.Key(db.e.s.namespace, an.a.Normalized, args)
 }
 
 // Tag returns the name under which the DB keeps the caller's tag name:

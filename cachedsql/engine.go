@@ -12,6 +12,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
 	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
@@ -109,7 +110,7 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 			ropts = append(ropts, region.WithObserver(s.observer))
 		}
 		e.region = region.New("cachedsql:"+s.namespace, ropts...)
-		if err := e.region.Configure(region.Config{Backend: tags, Expiration: s.ttl, StoreTTL: 2 * s.ttl}); err != nil {
+		if err := e.region.Configure(region.Config{Backend: tags, Expiration: s.ttl, StoreTTL: 2 * s.ttl, Invalidation: s.invalidation}); err != nil {
 			return nil, err
 		}
 	}
@@ -308,9 +309,14 @@ type errUncacheable struct{ err error }
 func (e errUncacheable) Error() string { return "cachedsql: not cacheable: " + e.err.Error() }
 func (e errUncacheable) Unwrap() error { return e.err }
 
-// setSerializer stores result sets in bytes stores in their own encoding,
-// and anything else a program caches in the DB's region (cached functions,
-// say) with the default serializer. The first byte says which.
+// ResultSerializer is the serializer of a DB's own region: result sets in
+// their own compact encoding, anything else a program caches in the region
+// (cached functions, say) with the default serializer. Give it to a region
+// you make for [WithRegion] on a bytes store (region.WithSerializer).
+var ResultSerializer backend.Serializer = setSerializer{}
+
+// setSerializer is [ResultSerializer]; the first byte of a value says which
+// encoding follows.
 type setSerializer struct{}
 
 const (

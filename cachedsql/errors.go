@@ -15,6 +15,10 @@ var (
 	// invalid option.
 	ErrBadOption = errors.New("cachedsql: invalid option")
 
+	// ErrNotCacheable is returned by DB.CacheKey for a statement the DB
+	// never caches, with the analyzer's reason.
+	ErrNotCacheable = errors.New("cachedsql: statement is not cached")
+
 	// ErrHook wraps the failure (error or panic) of a commit or rollback
 	// hook. It is reported to the DB's error handler and never returned by
 	// Commit or Rollback: the transaction's outcome stands.

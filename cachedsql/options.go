@@ -29,6 +29,7 @@ type settings struct {
 	schema        string
 	onError       func(error)
 	observer      region.Observer
+	invalidation  region.InvalidationStrategy
 	analyses      int
 }
 
@@ -115,7 +116,9 @@ func WithDefaultSchema(schema string) Option {
 // WithErrorHandler is told of every failure the DB recovers from by itself:
 // a cache that is down, an invalidation deferred, a hook that failed. It
 // must not block. Default: none (the failures are still counted by the
-// region).
+// region). With [WithRegion], the region's own failures reach it only if
+// that region's observer passes them on (the DB does not change a region
+// it did not make).
 func WithErrorHandler(f func(error)) Option { return func(s *settings) { s.onError = f } }
 
 // WithObserver reports the events of the DB's own region (hits, misses,
@@ -123,3 +126,11 @@ func WithErrorHandler(f func(error)) Option { return func(s *settings) { s.onErr
 // contrib modules). Ignored with [WithRegion]: configure that region's
 // observer where it is made.
 func WithObserver(o region.Observer) Option { return func(s *settings) { s.observer = o } }
+
+// WithInvalidation gives the DB's own region an invalidation strategy for
+// region-wide invalidation ([region.Region.Invalidate]), such as the shared
+// one in package invalidation, which every process honours. Default: the
+// region's own, local to the process. Ignored with [WithRegion].
+func WithInvalidation(s region.InvalidationStrategy) Option {
+	return func(st *settings) { st.invalidation = s }
+}

@@ -113,3 +113,41 @@ func TestWaitRefreshes(t *testing.T) {
 		t.Fatalf("after WaitRefreshes: %q, %v, %d new queries; want the refreshed value from the cache", name, err, created(db)-before)
 	}
 }
+
+// countingStrategy invalidates nothing and counts the calls it gets.
+type countingStrategy struct{ invalidations, checks atomic.Int64 }
+
+func (c *countingStrategy) Invalidate(context.Context, bool) error {
+	c.invalidations.Add(1)
+	return nil
+}
+
+func (c *countingStrategy) Invalidated(time.Time) region.Invalidation {
+	c.checks.Add(1)
+	return region.NotInvalidated
+}
+
+func TestCacheKeyAndInvalidationOption(t *testing.T) {
+	inv := &countingStrategy{}
+	db, _ := newDB(t, cachedsql.WithInvalidation(inv))
+	ctx := context.Background()
+	key, err := db.CacheKey("SELECT name FROM items WHERE id = $1", 1)
+	if err != nil || key == "" {
+		t.Fatalf("CacheKey = %q, %v", key, err)
+	}
+	if _, err := db.CacheKey("SELECT now()"); !errors.Is(err, cachedsql.ErrNotCacheable) {
+		t.Fatalf("CacheKey of a volatile read = %v", err)
+	}
+	var name string
+	_ = db.Get(&name, "SELECT name FROM items WHERE id = $1", 1)
+	if _, ok, _ := region.Get[any](ctx, db.Region(), key); !ok {
+		t.Fatal("nothing cached under CacheKey's key")
+	}
+	if err := db.Region().Invalidate(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if inv.invalidations.Load() != 1 || inv.checks.Load() == 0 {
+		t.Fatalf("the given strategy saw %d invalidations and %d checks; the DB's region does not use it",
+			inv.invalidations.Load(), inv.checks.Load())
+	}
+}
