@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/jmoiron/sqlx/reflectx"
@@ -154,13 +155,21 @@ func (db *DB) x() *sqlx.DB {
 	return x
 }
 
+// closeTimeout bounds how long Close tries to deliver invalidations still
+// owed to a store that is away.
+const closeTimeout = 5 * time.Second
+
 // Close closes the DB: its connections, and what it made for itself (the
 // database handle it opened, its region's store and pool, its tag
-// protocol), after one last try to deliver invalidations still owed.
+// protocol), after trying, for at most five seconds, to deliver
+// invalidations still owed (a store that is away then keeps its pending
+// marks until their lease lapses).
 func (db *DB) Close() error {
 	err := db.DB.Close()
 	if db.e != nil {
-		if cerr := db.e.close(context.Background()); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if cerr := db.e.close(ctx); err == nil {
 			err = cerr
 		}
 	}

@@ -270,6 +270,11 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	if err != nil {
 		return nil, errUncacheable{err}
 	}
+	if len(c.tags) > 0 {
+		// A key is asked for with one set of tags: the same query with
+		// other tags from the caller is another entry.
+		key += "|" + strings.Join(e.readTags(an, c), ",")
+	}
 	opts := []region.CallOption{
 		region.WithTags(e.readTags(an, c)...),
 		region.WithExpiration(e.ttlFor(key, c)),

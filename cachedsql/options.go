@@ -96,7 +96,7 @@ func WithMaxRows(n int) Option { return func(s *settings) { s.maxRows = max(n, 0
 func WithMaxBytes(n int) Option { return func(s *settings) { s.maxBytes = max(n, 0) } }
 
 // OnlyOnRequest caches only the reads whose context asks for it
-// ([Cache]); by default every read the analyzer proves cacheable is cached.
+// ([UseCache]); by default every read the analyzer proves cacheable is cached.
 func OnlyOnRequest() Option { return func(s *settings) { s.onlyOnRequest = true } }
 
 // WithAnalyzer analyses statements with a, to declare functions safe,

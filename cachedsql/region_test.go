@@ -151,3 +151,20 @@ func TestCacheKeyAndInvalidationOption(t *testing.T) {
 			inv.invalidations.Load(), inv.checks.Load())
 	}
 }
+
+// The same query read with and without the caller's tags is two entries,
+// each cached.
+func TestCallerTagsAreAnotherEntry(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := context.Background()
+	tagged := cachedsql.ContextWithTags(ctx, "item:1")
+	q := "SELECT name FROM items WHERE id = 1"
+	var name string
+	for range 3 {
+		_ = db.GetContext(ctx, &name, q)
+		_ = db.GetContext(tagged, &name, q)
+	}
+	if c := created(db); c != 2 {
+		t.Fatalf("%d queries for one query read with and without tags, alternating; want 2 (one each)", c)
+	}
+}

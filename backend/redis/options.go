@@ -22,6 +22,11 @@ type Options struct {
 	// Universal are go-redis options: one address for a single node,
 	// several for a Cluster, MasterName for Sentinel. ContextTimeoutEnabled
 	// is forced on, so that a call's context bounds it.
+	//
+	// For a client the store makes (URL or Universal), timeouts and retries
+	// left unset get values fit for a cache, which must fail fast rather
+	// than make queries wait for a Redis that is away: 1 s to dial, read and
+	// write, one retry, one dial retry 10 ms later.
 	Universal *goredis.UniversalOptions
 
 	// KeyPrefix is put before every key, to share a Redis between
@@ -92,6 +97,7 @@ func (o *Options) client() (goredis.UniversalClient, bool, error) {
 			return nil, false, fmt.Errorf("%w: redis URL %q: %v", backend.ErrBadArgument, redact(o.URL), err)
 		}
 		opts.ContextTimeoutEnabled = true
+		failFast(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.MaxRetries, &opts.DialerRetries, &opts.DialerRetryTimeout)
 		return goredis.NewClient(opts), true, nil
 	default:
 		u := *o.Universal
@@ -99,7 +105,34 @@ func (o *Options) client() (goredis.UniversalClient, bool, error) {
 			return nil, false, fmt.Errorf("%w: redis Universal options have no Addrs", backend.ErrBadArgument)
 		}
 		u.ContextTimeoutEnabled = true
+		failFast(&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.DialerRetryTimeout)
 		return goredis.NewUniversalClient(&u), true, nil
+	}
+}
+
+// failFast sets, where the caller left them unset, go-redis options fit for
+// a cache: a Redis that is away must cost a query little, because the
+// region then answers from the database. go-redis's own defaults (3
+// retries, 5 dial attempts 100 ms apart, 3 s reads) can make each query wait
+// seconds while Redis is down.
+func failFast(dial, read, write *time.Duration, retries, dialRetries *int, dialPause *time.Duration) {
+	if *dial == 0 {
+		*dial = time.Second
+	}
+	if *read == 0 {
+		*read = time.Second
+	}
+	if *write == 0 {
+		*write = time.Second
+	}
+	if *retries == 0 {
+		*retries = 1
+	}
+	if *dialRetries == 0 {
+		*dialRetries = 1
+	}
+	if *dialPause == 0 {
+		*dialPause = 10 * time.Millisecond
 	}
 }
 
