@@ -46,10 +46,10 @@ const usageText = `usage: go run ./cmd/benchreport [flags]    (in bench/)
 
 Runs the bench module's benchmarks with
 	go test -run '^$' -bench PATTERN -benchmem -count N [-benchtime D] [-cpu LIST]
-(-rounds times over), reporting progress on stderr as it goes, then prints a summary table (the
-median of each variant's runs, their spread, B/op, allocs/op, the
-benchmark's own metrics, and ratios to baseline variants) and writes to
--out:
+(-rounds times over), reporting progress on stderr as it goes. Then it
+prints a summary table (the median of each variant's runs, its spread,
+B/op, allocs/op, the benchmark's own metrics, and ratios to baseline
+variants) and writes to -out:
 	results.svg  a chart: bars per benchmark group, log scale where the
 	             values span orders of magnitude
 	results.md   the tables as markdown, with the machine and date
