@@ -26,6 +26,10 @@ var (
 	// keeps no tag versions (see [TagStore]).
 	ErrNoTagStore = errors.New("backend: store keeps no tag versions")
 
+	// ErrBreakerOpen is returned by a [Breaker] that stopped calling its
+	// store for a while after repeated failures.
+	ErrBreakerOpen = errors.New("backend: store skipped after repeated failures (breaker open)")
+
 	// ErrClosed is returned by a store that has been closed.
 	ErrClosed = errors.New("backend: closed")
 )

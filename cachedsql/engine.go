@@ -81,9 +81,9 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 	}
 	switch {
 	case s.region != nil:
-		tags, ok := s.region.Backend().(*invalidation.Tags)
+		tags, ok := findTags(s.region.Backend())
 		if !ok {
-			return nil, fmt.Errorf("%w: the region's backend is a %T; configure the region on an *invalidation.Tags over a store that keeps tag versions", ErrBadOption, s.region.Backend())
+			return nil, fmt.Errorf("%w: the region's backend is a %T with no *invalidation.Tags in its proxy chain; configure the region on an *invalidation.Tags over a store that keeps tag versions", ErrBadOption, s.region.Backend())
 		}
 		e.region, e.tags = s.region, tags
 	default:
@@ -110,11 +110,35 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 			ropts = append(ropts, region.WithObserver(s.observer))
 		}
 		e.region = region.New("cachedsql:"+s.namespace, ropts...)
-		if err := e.region.Configure(region.Config{Backend: tags, Expiration: s.ttl, StoreTTL: 2 * s.ttl, Invalidation: s.invalidation}); err != nil {
+		// A store that keeps failing is skipped for a second at a time, so
+		// that a Redis that is down or hangs costs queries nothing.
+		breaker, err := backend.NewBreaker(backend.BreakerOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if err := e.region.Configure(region.Config{
+			Backend: tags, Wrap: []backend.Proxy{breaker},
+			Expiration: s.ttl, StoreTTL: 2 * s.ttl, Invalidation: s.invalidation,
+		}); err != nil {
 			return nil, err
 		}
 	}
 	return e, nil
+}
+
+// findTags finds the tag protocol in a region's proxy chain.
+func findTags(b backend.Backend) (*invalidation.Tags, bool) {
+	for b != nil {
+		if t, ok := b.(*invalidation.Tags); ok {
+			return t, true
+		}
+		p, ok := b.(backend.Proxy)
+		if !ok {
+			break
+		}
+		b = p.Proxied()
+	}
+	return nil, false
 }
 
 // close closes what the engine made, newest first.
