@@ -52,3 +52,14 @@ type Metadata struct {
 	// untagged entries. Stores keep the slice as given; nobody modifies it.
 	Tags []TagVersion
 }
+
+// EntryReader is implemented by in-process stores that can hand out their
+// stored entry itself rather than a copy, which saves a region's hit the
+// copy of an Entry. The entry must never be modified by the caller (nor by
+// the store once handed out: stores replace entries, they do not change
+// them).
+//
+// Without it, a region calls Get.
+type EntryReader interface {
+	GetEntry(ctx context.Context, key string) (*Entry, bool)
+}

@@ -45,7 +45,11 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, nil, create, o)
 	}
 	var info lookupInfo
-	v, st, err := lookup[V](ctx, r, c, k, o, &info)
+	var ip *lookupInfo // only a tagged call needs what the lookup saw
+	if len(o.tags) > 0 {
+		ip = &info
+	}
+	v, st, err := lookup[V](ctx, r, c, k, o, ip)
 	if err != nil || st == fresh {
 		if err == nil {
 			r.hit(ctx, k)

@@ -42,6 +42,14 @@ func lookup[V any](ctx context.Context, r *Region, c *config, k string, o *callO
 	if len(o.tags) > 0 {
 		return lookupTagged[V](ctx, r, c, k, o, info)
 	}
+	if c.reader != nil {
+		// An in-process store hands out its entry itself: no copy.
+		ep, ok := c.reader.GetEntry(ctx, k)
+		if !ok {
+			return zero, missing, nil
+		}
+		return judgeStored[V](ctx, r, c, k, ep, o, info)
+	}
 	e, ok, err := c.backend.Get(ctx, k)
 	if err != nil || !ok {
 		if err != nil {
@@ -49,15 +57,21 @@ func lookup[V any](ctx context.Context, r *Region, c *config, k string, o *callO
 		}
 		return zero, missing, err
 	}
+	return judgeStored[V](ctx, r, c, k, &e, o, info)
+}
+
+// judgeStored is judge for an entry an untagged call read.
+func judgeStored[V any](ctx context.Context, r *Region, c *config, k string, e *backend.Entry, o *callOptions, info *lookupInfo) (V, state, error) {
 	if len(e.Meta.Tags) > 0 && !r.recordedTagsCurrent(ctx, c, e.Meta.Tags) {
 		// A tagged entry read by an untagged call is still checked against
 		// its tags, so that no path serves a value its tags invalidated.
+		var zero V
 		return zero, missing, nil
 	}
 	if info != nil {
 		info.meta = e.Meta
 	}
-	return judge[V](ctx, r, c, k, &e, o)
+	return judge[V](ctx, r, c, k, e, o)
 }
 
 // recordedTagsCurrent reports whether the tag versions an entry recorded
@@ -172,7 +186,12 @@ func judge[V any](ctx context.Context, r *Region, c *config, k string, e *backen
 	}
 	inv := NotInvalidated
 	if !o.ignoreExpiration {
-		if inv = c.invalidation.Invalidated(e.Meta.Created); inv == HardInvalidated {
+		if c.local != nil {
+			inv = c.local.Invalidated(e.Meta.Created)
+		} else {
+			inv = c.invalidation.Invalidated(e.Meta.Created)
+		}
+		if inv == HardInvalidated {
 			return zero, missing, nil
 		}
 	}

@@ -55,8 +55,10 @@ type config struct {
 	expiration     time.Duration // 0: none
 	expirationFunc func() time.Duration
 	invalidation   InvalidationStrategy
-	mangler        backend.KeyMangler // resolved: the region's, else the backend's
-	serializer     backend.Serializer // nil: the backend stores Go values
+	local          *LocalInvalidation  // invalidation, when it is the local one: called directly on hits
+	reader         backend.EntryReader // backend, when it hands out entries without a copy
+	mangler        backend.KeyMangler  // resolved: the region's, else the backend's
+	serializer     backend.Serializer  // nil: the backend stores Go values
 	storeTTL       time.Duration
 	strict         bool
 }
@@ -191,6 +193,8 @@ func (r *Region) build(cfg Config) (*config, error) {
 	if c.invalidation == nil {
 		c.invalidation = NewLocalInvalidation(r.clock)
 	}
+	c.local, _ = c.invalidation.(*LocalInvalidation)
+	c.reader, _ = b.(backend.EntryReader)
 	if r.manglerSet {
 		c.mangler = r.mangler
 	} else {

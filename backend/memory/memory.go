@@ -124,6 +124,16 @@ func (s *Store) Get(_ context.Context, key string) (backend.Entry, bool, error) 
 	return it.entry, true, nil
 }
 
+// GetEntry returns the entry stored under key itself, not a copy; the
+// caller must not modify it ([backend.EntryReader]).
+func (s *Store) GetEntry(_ context.Context, key string) (*backend.Entry, bool) {
+	it, ok := s.cache.GetIfPresent(key)
+	if !ok {
+		return nil, false
+	}
+	return &it.entry, true
+}
+
 // Set stores e under key. A serialized store keeps e.Data, which the caller
 // must not modify afterwards.
 func (s *Store) Set(_ context.Context, key string, e backend.Entry) error {
@@ -218,4 +228,5 @@ var (
 	_ backend.MultiDeleter = (*Store)(nil)
 	_ backend.TTLSetter    = (*Store)(nil)
 	_ backend.Serializing  = (*Store)(nil)
+	_ backend.EntryReader  = (*Store)(nil)
 )
