@@ -159,6 +159,10 @@ func TestPendingTagBypassesCache(t *testing.T) {
 	create := func(context.Context) (string, error) {
 		if calls.Add(1) == 1 {
 			waitFor(t, "waiters", func() bool { return r.Stats().LockWaits >= n-1 })
+		} else {
+			// A query takes a while: callers that come back meanwhile
+			// join it (an instant creator would land before they did).
+			time.Sleep(20 * time.Millisecond)
 		}
 		now := running.Add(1)
 		defer running.Add(-1)
