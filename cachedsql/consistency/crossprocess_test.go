@@ -97,7 +97,16 @@ func runWorker() int {
 // readers, a worker process the other half, and the merged history must be
 // linearizable.
 func TestCrossProcessHistoryLinearizable(t *testing.T) {
+	t.Run("redis", func(t *testing.T) { crossProcessHistory(t, false) })
+	// Each process with a memory tier in front of Redis (backend/tiered,
+	// strict coherence): a near hit is served only after its tag versions
+	// were checked in Redis.
+	t.Run("two-tier", func(t *testing.T) { crossProcessHistory(t, true) })
+}
+
+func crossProcessHistory(t *testing.T, twoTier bool) {
 	s := newSite(t)
+	s.TwoTier = twoTier
 	d := historyDuration(t)
 	const procs = 2
 	half := load{Writers: writers / procs, Readers: readers / procs, Duration: d, WriterPause: writerPause, Procs: procs}

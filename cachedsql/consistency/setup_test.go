@@ -10,6 +10,7 @@ import (
 
 	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/redis"
+	"github.com/dogpile-go/dogpile/backend/tiered"
 	"github.com/dogpile-go/dogpile/cachedsql"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 )
@@ -30,6 +31,9 @@ type site struct {
 	DSN       string
 	RedisURL  string
 	Namespace string
+	// TwoTier puts each process's cache on a two-tier store (a memory
+	// tier in front of Redis) instead of on Redis alone.
+	TwoTier bool
 }
 
 func newSite(t *testing.T) site {
@@ -71,15 +75,25 @@ func (s site) open(wrap ...backend.Proxy) (*handle, error) {
 		return nil, err
 	}
 	var b backend.Backend = store
-	if len(wrap) > 0 {
-		if b, err = backend.Wrap(store, wrap...); err != nil {
+	closeStore := func() { store.Close() }
+	if s.TwoTier {
+		ts, err := tiered.New(tiered.Options{Far: store, Channel: s.Namespace + ":tiered"})
+		if err != nil {
 			store.Close()
+			return nil, err
+		}
+		b = ts
+		closeStore = func() { ts.Close(); store.Close() }
+	}
+	if len(wrap) > 0 {
+		if b, err = backend.Wrap(b, wrap...); err != nil {
+			closeStore()
 			return nil, err
 		}
 	}
 	inner, h, err := openHooked(s.DSN)
 	if err != nil {
-		store.Close()
+		closeStore()
 		return nil, err
 	}
 	// database/sql keeps two idle connections by default: with two dozen
@@ -91,7 +105,7 @@ func (s site) open(wrap ...backend.Proxy) (*handle, error) {
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
 		inner.Close()
-		store.Close()
+		closeStore()
 		return nil, err
 	}
 	hd := &handle{DB: db, Hooks: h, Store: store}
@@ -101,7 +115,7 @@ func (s site) open(wrap ...backend.Proxy) (*handle, error) {
 		}
 		db.Close()
 		inner.Close()
-		store.Close()
+		closeStore()
 	}
 	return hd, nil
 }
