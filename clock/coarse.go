@@ -16,7 +16,9 @@ const CoarseResolution = time.Millisecond
 // Its time lags the wall clock by at most the resolution. It is safe for
 // concurrent use.
 type Coarse struct {
+	_    [128]byte    // now is read on every cache hit: keep it off lines others write
 	now  atomic.Int64 // Unix nanoseconds at the last tick
+	_    [120]byte
 	stop chan struct{}
 	once sync.Once
 }

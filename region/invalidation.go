@@ -60,9 +60,11 @@ type InvalidationStrategy interface {
 // invalidation after a hard one does not turn values the hard one removed
 // back into stale values that may be served.
 type LocalInvalidation struct {
-	clock clock.Clock
+	_     pad          // the times are read on every hit: keep them off lines others write
 	hard  atomic.Int64 // Unix nanoseconds of the last hard invalidation; 0: none
 	soft  atomic.Int64 // Unix nanoseconds of the last soft invalidation; 0: none
+	clock clock.Clock
+	_     pad
 }
 
 // NewLocalInvalidation returns a strategy that reads the time from c

@@ -27,6 +27,10 @@ const valueVersion uint16 = 1
 //
 // A Region is safe for concurrent use by multiple goroutines.
 type Region struct {
+	// The fields down to stats are read on every hit and written seldom
+	// or never; the padding keeps them off cache lines that other cores
+	// write (the flights' mutex, seq, and neighbouring objects).
+	_    pad
 	name string
 
 	// Set by New and read-only afterwards.
@@ -42,8 +46,10 @@ type Region struct {
 	cfg      atomic.Pointer[config] // nil until configured
 	configMu sync.Mutex             // serializes Configure calls
 
+	stats *counters
+	_     pad
+
 	flights flightGroup
-	stats   *counters
 	// seq orders the start of creations against the lookups of tagged
 	// callers that join them (see flight.started).
 	seq atomic.Uint64
@@ -51,6 +57,7 @@ type Region struct {
 
 // config is what Configure settles; a region swaps it whole.
 type config struct {
+	_              pad // read on every hit: see Region
 	backend        backend.Backend
 	expiration     time.Duration // 0: none
 	expirationFunc func() time.Duration
@@ -61,7 +68,14 @@ type config struct {
 	serializer     backend.Serializer  // nil: the backend stores Go values
 	storeTTL       time.Duration
 	strict         bool
+	_              pad
 }
+
+// pad fills a cache line, or the pair of them that x86 prefetches together,
+// to keep data that every hit reads apart from data that cores write: a
+// line shared with a written word is fetched again after each write, and
+// hits on several cores slow down several times over.
+type pad [128]byte
 
 // New makes a region. It is ready for declarations (cached functions) at
 // once, and for caching once configured.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Stats are a region's counters since it was made.
@@ -62,35 +61,6 @@ func (c *counters) snapshot() Stats {
 		AsyncRejected: c.asyncRejected.Load(),
 		Invalidations: c.invals.Load(),
 	}
-}
-
-// striped is a counter spread over cache lines, so that cores counting at
-// once rarely touch the same line. An increment picks its line from the
-// address of its goroutine's stack: goroutines on different stacks tend to
-// different lines, and one goroutine keeps to one line, which costs less
-// than a random draw and keeps the line in that core's cache.
-type striped struct {
-	cells [stripes]struct {
-		n atomic.Int64
-		_ [56]byte // pad to a cache line
-	}
-}
-
-const stripes = 8
-
-func (s *striped) inc() {
-	var marker byte
-	// The address is only read, never kept: marker stays on the stack.
-	i := uintptr(unsafe.Pointer(&marker)) >> 11 % stripes
-	s.cells[i].n.Add(1)
-}
-
-func (s *striped) value() int64 {
-	var sum int64
-	for i := range s.cells {
-		sum += s.cells[i].n.Load()
-	}
-	return sum
 }
 
 // EventKind names what happened in an [Event].
