@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"go/parser"
-	"go/token"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/internal/exampletest"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
@@ -35,25 +34,10 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-// documentedOutput returns the output pasted in the package doc comment:
-// the indented lines after its "# Output" heading.
+// documentedOutput returns the output pasted in the package doc comment,
+// normalized.
 func documentedOutput(t *testing.T) []string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, out, ok := strings.Cut(f.Doc.Text(), "\n# Output\n")
-	if !ok {
-		t.Fatal("the doc comment of main.go has no # Output section")
-	}
-	var lines []string
-	for line := range strings.SplitSeq(out, "\n") {
-		if text, ok := strings.CutPrefix(line, "\t"); ok {
-			lines = append(lines, text)
-		}
-	}
-	return normalize(lines)
+	return normalize(exampletest.DocumentedOutput(t))
 }
 
 // loopbackPort matches the metrics' address, which differs from run to run.
@@ -68,25 +52,12 @@ func normalize(lines []string) []string {
 }
 
 // runLines runs the example with the environment given and returns what
-// it printed, line by line.
+// it printed, line by line, normalized.
 func runLines(t *testing.T, databaseURL, redisURL string) []string {
 	t.Helper()
 	t.Setenv("DATABASE_URL", databaseURL)
 	t.Setenv("REDIS_URL", redisURL)
-	var out bytes.Buffer
-	if err := run(&out); err != nil {
-		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
-	}
-	return normalize(strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"))
-}
-
-// compare checks got against want from line from on; earlier lines say
-// where Redis and the database are, which differs between the tests.
-func compare(t *testing.T, got, want []string, from int) {
-	t.Helper()
-	if len(got) < from || strings.Join(got[from:], "\n") != strings.Join(want[from:], "\n") {
-		t.Errorf("output:\n%s\n\nwant (from the doc comment):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	return normalize(exampletest.Run(t, run))
 }
 
 // needRedisServer skips t when there is no redis-server on PATH, or fails
@@ -109,14 +80,14 @@ func TestDocumentedOutput(t *testing.T) {
 	if got[0] != "redis: REDIS_URL" {
 		t.Errorf("first line %q, want %q", got[0], "redis: REDIS_URL")
 	}
-	compare(t, got, want, 1)
+	exampletest.Compare(t, got, want, 1)
 }
 
 // TestOwnRedisServer runs the example with REDIS_URL unset: it starts a
 // redis-server of its own, and prints exactly what its doc comment says.
 func TestOwnRedisServer(t *testing.T) {
 	needRedisServer(t)
-	compare(t, runLines(t, "", ""), documentedOutput(t), 0)
+	exampletest.Compare(t, runLines(t, "", ""), documentedOutput(t), 0)
 }
 
 // TestPostgres runs the example on PostgreSQL and testenv's Redis.
@@ -125,7 +96,7 @@ func TestPostgres(t *testing.T) {
 	if got[1] != "database: PostgreSQL at DATABASE_URL" {
 		t.Errorf("second line %q does not say PostgreSQL", got[1])
 	}
-	compare(t, got, want, 2)
+	exampletest.Compare(t, got, want, 2)
 }
 
 // TestNoRedis checks that with neither REDIS_URL nor redis-server the
