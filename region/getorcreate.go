@@ -38,8 +38,13 @@ func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 		var zero V
 		return zero, err
 	}
-	o := options(opts)
 	k := c.mangle(key)
+	if len(opts) == 0 && c.fast != nil {
+		if v, ok := fastHit[V](ctx, r, c, k); ok {
+			return v, nil
+		}
+	}
+	o := options(opts)
 	if o.refresh {
 		var zero V
 		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, nil, create, o)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
+	"github.com/dogpile-go/dogpile/clock"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -521,5 +522,80 @@ func TestKeyIsLocked(t *testing.T) {
 	<-done
 	if locked, _ := r.KeyIsLocked(ctx, "k"); locked {
 		t.Fatal("KeyIsLocked after creation = true")
+	}
+}
+
+// A call with no options on the memory store takes the fast hit path; one
+// with an option that changes nothing takes the general path. Both must
+// come to the same answer in every state an entry can be in.
+func TestFastHitAgreesWithGeneralPath(t *testing.T) {
+	ctx := context.Background()
+	same := region.WithExpiration(time.Minute) // the region's own expiration
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, r *region.Region, clk *clock.Manual, key string)
+		want    string // "" when an error is wanted
+		wantErr error
+	}{
+		{"fresh", func(*testing.T, *region.Region, *clock.Manual, string) {}, "old", nil},
+		{"expired", func(_ *testing.T, _ *region.Region, clk *clock.Manual, _ string) { clk.Advance(2 * time.Minute) }, "new", nil},
+		{"soft-invalidated", func(t *testing.T, r *region.Region, clk *clock.Manual, _ string) {
+			clk.Advance(time.Second)
+			if err := r.Invalidate(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+		}, "new", nil},
+		{"hard-invalidated", func(t *testing.T, r *region.Region, clk *clock.Manual, _ string) {
+			clk.Advance(time.Second)
+			if err := r.Invalidate(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		}, "new", nil},
+		{"another type", func(t *testing.T, r *region.Region, _ *clock.Manual, key string) {
+			if err := region.Set(ctx, r, key, 42); err != nil {
+				t.Fatal(err)
+			}
+		}, "", region.ErrTypeMismatch},
+		{"tag invalidated", func(t *testing.T, r *region.Region, _ *clock.Manual, key string) {
+			// The entry is remade by a tagged call; an untagged call still
+			// checks its tags.
+			if _, err := region.GetOrCreate(ctx, r, key, func(context.Context) (string, error) { return "tagged", nil }, region.WithTags("t")); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.InvalidateTags(ctx, "t"); err != nil {
+				t.Fatal(err)
+			}
+		}, "new", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got [2]region.Stats
+			var vals [2]string
+			var errs [2]error
+			for i, opts := range [][]region.CallOption{nil, {same}} {
+				r, clk := setup(t, region.Config{Expiration: time.Minute})
+				const key = "k"
+				if err := region.Set(ctx, r, key, "old"); err != nil {
+					t.Fatal(err)
+				}
+				tc.prepare(t, r, clk, key)
+				vals[i], errs[i] = region.GetOrCreate(ctx, r, key, func(context.Context) (string, error) { return "new", nil }, opts...)
+				got[i] = r.Stats()
+			}
+			for i, path := range []string{"fast", "general"} {
+				if tc.wantErr != nil {
+					if !errors.Is(errs[i], tc.wantErr) {
+						t.Errorf("%s path: error %v, want %v", path, errs[i], tc.wantErr)
+					}
+					continue
+				}
+				if errs[i] != nil || vals[i] != tc.want {
+					t.Errorf("%s path: %q, %v; want %q", path, vals[i], errs[i], tc.want)
+				}
+			}
+			if got[0] != got[1] {
+				t.Errorf("stats differ:\nfast    %+v\ngeneral %+v", got[0], got[1])
+			}
+		})
 	}
 }

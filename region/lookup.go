@@ -176,6 +176,34 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 	return vals, sts, states, nil
 }
 
+// fastHit serves the commonest hit, a call with no options on a region
+// whose in-process store holds Go values, with local invalidation and a
+// fixed expiration, in one function: it is lookup and judge cut down to
+// that case. It reports false for anything but a fresh, untagged entry of
+// type V, and the caller then takes the general path, which reads the key
+// again and judges it in full (and the same way: a hit here is a hit
+// there).
+func fastHit[V any](ctx context.Context, r *Region, c *config, k string) (V, bool) {
+	var zero V
+	e, ok := c.fast.GetEntry(ctx, k)
+	if !ok || e.Meta.Version != valueVersion || len(e.Meta.Tags) != 0 || e.Value == nil {
+		return zero, false
+	}
+	v, ok := e.Value.(V)
+	if !ok {
+		return zero, false
+	}
+	created := e.Meta.Created.UnixNano()
+	if created < c.local.hard.Load() || created < c.local.soft.Load() {
+		return zero, false
+	}
+	if c.expiration > 0 && r.nowNano()-created > int64(c.expiration) {
+		return zero, false
+	}
+	r.hit(ctx, k)
+	return v, true
+}
+
 // judge decides whether a stored entry is fresh, stale or as good as
 // missing, and decodes its value when it is usable. It takes the entry by
 // pointer: it is on the hot path of every hit, and an entry is 72 bytes.

@@ -64,6 +64,7 @@ type config struct {
 	invalidation   InvalidationStrategy
 	local          *LocalInvalidation  // invalidation, when it is the local one: called directly on hits
 	reader         backend.EntryReader // backend, when it hands out entries without a copy
+	fast           backend.EntryReader // reader, when plain hits can take fastHit (see there)
 	mangler        backend.KeyMangler  // resolved: the region's, else the backend's
 	serializer     backend.Serializer  // nil: the backend stores Go values
 	storeTTL       time.Duration
@@ -219,6 +220,9 @@ func (r *Region) build(cfg Config) (*config, error) {
 		if r.serializer != nil {
 			c.serializer = r.serializer
 		}
+	}
+	if c.reader != nil && c.serializer == nil && c.local != nil && c.expirationFunc == nil {
+		c.fast = c.reader
 	}
 	return c, nil
 }
