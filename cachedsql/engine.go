@@ -33,14 +33,16 @@ type engine struct {
 	analyzer *sqlanalysis.Analyzer
 	memo     *otter.Cache[string, *analysis] // statement text → its analysis
 	allTag   string                          // every cached read carries it; an unknown write bumps it
+	ttlOpt   region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
 	closers  []func(context.Context) error   // what the engine made and must close
 }
 
 // analysis is what the engine keeps about a statement text.
 type analysis struct {
 	a         *sqlanalysis.Analysis
-	readTags  []string // sorted: the tables read, and allTag
-	writeTags []string // sorted: the tables written, or allTag for an unknown write
+	readTags  []string          // sorted: the tables read, and allTag
+	tagged    region.CallOption // region.WithTags(readTags...), made once
+	writeTags []string          // sorted: the tables written, or allTag for an unknown write
 	verb      txVerb
 	// taints says the statement may change its session's state (SET,
 	// a temporary table, a function call the analyzer cannot see into):
@@ -65,6 +67,7 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		e.analyzer = sqlanalysis.New()
 	}
 	e.allTag = s.namespace + ":*"
+	e.ttlOpt = region.WithExpiration(s.ttl)
 	memo, err := otter.New(&otter.Options[string, *analysis]{MaximumSize: max(s.analyses, 16)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOption, err)
@@ -171,6 +174,7 @@ func (e *engine) analyze(query string) *analysis {
 	an.taints = !a.Cacheable && !plainWrite && an.verb == verbNone
 	if a.Cacheable {
 		an.readTags = e.tableTags(a.Reads, e.allTag)
+		an.tagged = region.WithTags(an.readTags...)
 	}
 	switch {
 	case a.UnknownWrite:
@@ -294,18 +298,22 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	if err != nil {
 		return nil, errUncacheable{err}
 	}
+	tagged := an.tagged
 	if len(c.tags) > 0 {
 		// A key is asked for with one set of tags: the same query with
 		// other tags from the caller is another entry.
-		key += "|" + strings.Join(e.readTags(an, c), ",")
+		tags := e.readTags(an, c)
+		key += "|" + strings.Join(tags, ",")
+		tagged = region.WithTags(tags...)
 	}
-	opts := []region.CallOption{
-		region.WithTags(e.readTags(an, c)...),
-		region.WithExpiration(e.ttlFor(key, c)),
-		region.ShouldCache(func(s *rowset.Set) bool { return s != nil }),
+	// The options a plain hit needs are made once, not on every call.
+	expiration := e.ttlOpt
+	if c.ttl > 0 || e.s.jitter != 0 {
+		expiration = region.WithExpiration(e.ttlFor(key, c))
 	}
+	opts := []region.CallOption{tagged, expiration, cacheSets, nil}
 	if c.refresh {
-		opts = append(opts, region.ForceRefresh())
+		opts[3] = region.ForceRefresh()
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
 	return region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
@@ -330,6 +338,9 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		return set, nil
 	}, opts...)
 }
+
+// cacheSets stores a created result unless it was too large to cache.
+var cacheSets = region.ShouldCache(func(s *rowset.Set) bool { return s != nil })
 
 // errUncacheable says a read cannot be cached (its arguments have no
 // stable key): it runs on the database.

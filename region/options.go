@@ -109,12 +109,11 @@ func IgnoreExpiration() CallOption {
 // ShouldCache makes GetOrCreate store a created value only when f says so;
 // a value f rejects is still returned to every waiter.
 func ShouldCache[V any](f func(V) bool) CallOption {
-	return func(o *callOptions) {
-		o.shouldCache = func(v any) bool {
-			tv, _ := v.(V)
-			return f(tv)
-		}
+	check := func(v any) bool {
+		tv, _ := v.(V)
+		return f(tv)
 	}
+	return func(o *callOptions) { o.shouldCache = check }
 }
 
 // WithStoreTTL asks the backend to drop values written by this call after
@@ -143,12 +142,22 @@ func normalizeTags(tags []string) []string {
 	if len(tags) == 0 {
 		return nil
 	}
-	if slices.IsSorted(tags) && len(slices.Compact(slices.Clone(tags))) == len(tags) {
-		return slices.Clone(tags)
-	}
 	out := slices.Clone(tags)
+	if strictlySorted(tags) {
+		return out
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// strictlySorted reports whether tags are sorted with no repeats.
+func strictlySorted(tags []string) bool {
+	for i := 1; i < len(tags); i++ {
+		if tags[i-1] >= tags[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ForceRefresh makes GetOrCreate (and GetOrCreateMulti) make a new value

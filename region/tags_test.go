@@ -426,3 +426,26 @@ func TestReadAfterBumpDoesNotTakeAnEarlierFlight(t *testing.T) {
 		}
 	}
 }
+
+// Tags are a set: their order and repeats do not matter.
+func TestTagsAreASet(t *testing.T) {
+	r, _ := setup(t, region.Config{})
+	ctx := context.Background()
+	var c counter
+	for _, tags := range [][]string{{"b", "a", "a"}, {"a", "b"}, {"b", "a"}, {"a", "a", "b", "b"}} {
+		v, err := region.GetOrCreate(ctx, r, "k", c.create, region.WithTags(tags...))
+		if err != nil || v != "v1" {
+			t.Fatalf("tags %q: %q, %v; want the value made first", tags, v, err)
+		}
+	}
+	if _, ok, _ := region.Get[string](ctx, r, "k", region.WithTags("a")); ok {
+		t.Fatal("a subset of the tags hit")
+	}
+	// The caller's slice is not the option's: changing it later changes nothing.
+	tags := []string{"a", "b"}
+	opt := region.WithTags(tags...)
+	tags[0] = "z"
+	if v, err := region.GetOrCreate(ctx, r, "k", c.create, opt); err != nil || v != "v1" {
+		t.Fatalf("after the caller changed its slice: %q, %v", v, err)
+	}
+}

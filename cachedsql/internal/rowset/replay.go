@@ -98,6 +98,16 @@ func sqlxDB(m *reflectx.Mapper, unsafe bool) *sqlx.DB {
 	return db
 }
 
+// mapperOrDefault returns m, or sqlx's default mapper when m is nil: the
+// mapper an sqlxDB view would scan with, without making the view (the
+// direct scan needs only the mapper, and a view is an allocation).
+func mapperOrDefault(m *reflectx.Mapper) *reflectx.Mapper {
+	if m == nil {
+		return defaultDBs()[0].Mapper
+	}
+	return m
+}
+
 // begin claims src for a replay and returns the context to run it with.
 // The replay takes src whatever happens: an Overflow whose replay cannot
 // start is closed.
@@ -150,20 +160,18 @@ func QueryRowx(ctx context.Context, src Source, mapper *reflectx.Mapper, unsafe 
 // an empty result, the same errors for missing columns or destinations.
 // mapper and unsafe are as for [Queryx].
 func Get(ctx context.Context, src Source, dest any, mapper *reflectx.Mapper, unsafe bool) error {
-	db := sqlxDB(mapper, unsafe)
-	if done, err := getDirect(ctx, src, dest, db.Mapper, unsafe); done {
+	if done, err := getDirect(ctx, src, dest, mapperOrDefault(mapper), unsafe); done {
 		return err
 	}
-	return db.GetContext(begin(ctx, src), dest, replayQuery)
+	return sqlxDB(mapper, unsafe).GetContext(begin(ctx, src), dest, replayQuery)
 }
 
 // Select scans every row of src into dest, a pointer to a slice, as sqlx's
 // DB.SelectContext would have, by running sqlx's own SelectContext over
 // the replay. mapper and unsafe are as for [Queryx].
 func Select(ctx context.Context, src Source, dest any, mapper *reflectx.Mapper, unsafe bool) error {
-	db := sqlxDB(mapper, unsafe)
-	if done, err := selectDirect(ctx, src, dest, db.Mapper, unsafe); done {
+	if done, err := selectDirect(ctx, src, dest, mapperOrDefault(mapper), unsafe); done {
 		return err
 	}
-	return db.SelectContext(begin(ctx, src), dest, replayQuery)
+	return sqlxDB(mapper, unsafe).SelectContext(begin(ctx, src), dest, replayQuery)
 }
