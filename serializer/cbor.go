@@ -9,6 +9,7 @@ import (
 // (bench/serializer_test.go): the fastest round trip and the smallest
 // encoding of the four on typical records and pages of records. Times keep
 // their nanoseconds (RFC 3339 with a time tag) and come back in UTC.
+// Strings come back byte for byte, valid UTF-8 or not, as Go keeps them.
 var CBOR cborSerializer
 
 type cborSerializer struct{}
@@ -22,7 +23,9 @@ var (
 		return m
 	}()
 	cborDec = func() cbor.DecMode {
-		m, err := cbor.DecOptions{}.DecMode()
+		// A Go string may hold any bytes, and is encoded as a text string
+		// whatever they are: decoding must take them back as they are.
+		m, err := cbor.DecOptions{UTF8: cbor.UTF8DecodeInvalid}.DecMode()
 		if err != nil {
 			panic(err) // static options: cannot fail
 		}

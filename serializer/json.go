@@ -3,7 +3,9 @@ package serializer
 import "encoding/json"
 
 // JSON encodes values with encoding/json: readable, portable across
-// languages, and slower and larger than the binary serializers.
+// languages, and slower and larger than the binary serializers. As with
+// encoding/json anywhere, bytes of a string that are not UTF-8 come back
+// as U+FFFD, and times with the precision RFC 3339 gives them.
 var JSON jsonSerializer
 
 type jsonSerializer struct{}
