@@ -358,6 +358,22 @@ func (s *scanner) columns(first unsafe.Pointer, size uintptr) {
 			for i := range rows {
 				*(*time.Time)(at(i)) = vals[i*n].(time.Time)
 			}
+		case opBytes:
+			for i := range rows {
+				if b, ok := vals[i*n].([]byte); ok {
+					*(*[]byte)(at(i)) = s.copyBytes(b)
+				} else {
+					_ = s.set(at(i), p, vals[i*n]) // nil or a string
+				}
+			}
+		case opNullString:
+			for i := range rows {
+				if v := vals[i*n]; v != nil {
+					*(*sql.NullString)(at(i)) = sql.NullString{String: asString(v), Valid: true}
+				} else {
+					*(*sql.NullString)(at(i)) = sql.NullString{}
+				}
+			}
 		default:
 			for i := range rows {
 				_ = s.set(at(i), p, vals[i*n]) // infallible: no Scan method
