@@ -33,17 +33,22 @@ type Creator[V any] func(ctx context.Context) (V, error)
 // when its own ctx ends, with ctx's error; the creation goes on for the
 // others.
 func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creator[V], opts ...CallOption) (V, error) {
+	if c := r.cfg.Load(); c != nil && len(opts) == 0 && c.fast != nil {
+		if v, ok := fastHit[V](ctx, r, c, c.mangle(key)); ok {
+			return v, nil
+		}
+	}
+	return getOrCreate(ctx, r, key, create, opts)
+}
+
+// getOrCreate is GetOrCreate past the fast hit path.
+func getOrCreate[V any](ctx context.Context, r *Region, key string, create Creator[V], opts []CallOption) (V, error) {
 	c, err := r.configured()
 	if err != nil {
 		var zero V
 		return zero, err
 	}
 	k := c.mangle(key)
-	if len(opts) == 0 && c.fast != nil {
-		if v, ok := fastHit[V](ctx, r, c, k); ok {
-			return v, nil
-		}
-	}
 	o := options(opts)
 	if o.refresh {
 		var zero V
