@@ -52,7 +52,8 @@
 // planned once per Set and struct type (for a field type and the kinds of
 // value the column holds, where database/sql's conversion is known and
 // cannot fail, or the field's own Scan method), and fields are written in
-// place, some 70 ns a row instead of 700. Whatever the plan does not cover
+// place, column by column when no field has a Scan method: some 40 ns a
+// row of eight columns instead of 700. Whatever the plan does not cover
 // goes through sqlx over the replay driver, so the answer is sqlx's in
 // every case, errors included.
 //
