@@ -309,8 +309,12 @@ func (r *Region) nowNano() int64 {
 	if r.coarse != nil {
 		return r.coarse.NowNano()
 	}
-	return r.clock.Now().UnixNano()
+	return r.clockNano()
 }
+
+// clockNano reads the region's own clock; apart from nowNano so that
+// nowNano inlines into the hit paths.
+func (r *Region) clockNano() int64 { return r.clock.Now().UnixNano() }
 
 func (c *config) mangle(key string) string {
 	if c.mangler != nil {
