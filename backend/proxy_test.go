@@ -3,7 +3,9 @@ package backend_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,14 +81,19 @@ func TestWrapRejects(t *testing.T) {
 	}
 }
 
+// registerRuns keeps the names of repeated runs (-count) apart: the
+// registry is process-wide.
+var registerRuns atomic.Int64
+
 func TestRegisterTwicePanics(t *testing.T) {
-	backend.Register("test-dup", func(backend.Arguments) (backend.Backend, error) { return nil, nil })
+	name := fmt.Sprintf("test-dup-%d", registerRuns.Add(1))
+	backend.Register(name, func(backend.Arguments) (backend.Backend, error) { return nil, nil })
 	defer func() {
 		if recover() == nil {
 			t.Fatal("second Register of a name did not panic")
 		}
 	}()
-	backend.Register("test-dup", func(backend.Arguments) (backend.Backend, error) { return nil, nil })
+	backend.Register(name, func(backend.Arguments) (backend.Backend, error) { return nil, nil })
 }
 
 func TestKeyManglers(t *testing.T) {

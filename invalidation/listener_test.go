@@ -183,7 +183,9 @@ func TestListenerDownWithoutServer(t *testing.T) {
 func TestListenerPropagatesWrites(t *testing.T) {
 	f := newPGFixture(t, testenv.PostgresDB(t), pgFixtureOptions{})
 	f.start(t)
-	// LISTEN, then everything invalidated, then healthy.
+	// LISTEN, then everything invalidated, then healthy. The Healthy event
+	// follows the state that WaitHealthy waits for: wait for it too.
+	waitUntil(t, 5*time.Second, "the healthy event", func() bool { return len(f.rec.of(invalidation.ListenerHealthy)) == 1 })
 	if got := f.rec.kinds(); !slices.Equal(got, []invalidation.ListenerEventKind{invalidation.ListenerListening, invalidation.ListenerHealthy}) {
 		t.Errorf("events on start: %v", got)
 	}
@@ -423,6 +425,7 @@ func TestListenerFaults(t *testing.T) {
 		f.wantCached(t, value)
 		// Health went false, then true; the listener reconnected by itself
 		// (the gate only failed its attempts).
+		waitUntil(t, 5*time.Second, "the healthy event", func() bool { return len(f.rec.of(invalidation.ListenerHealthy)) >= healthyBefore+1 })
 		if n := len(f.rec.of(invalidation.ListenerHealthy)); n != healthyBefore+1 {
 			t.Errorf("%d healthy events, want %d", n, healthyBefore+1)
 		}
