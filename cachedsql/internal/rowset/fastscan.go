@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"reflect"
@@ -339,24 +340,16 @@ func (s *scanner) columns(first unsafe.Pointer, size uintptr) {
 		switch p.op {
 		case opSkip:
 		case opInt64:
-			for i := range rows {
-				*(*int64)(at(i)) = vals[i*n].(int64)
-			}
+			fill[int64](f, size, vals, n, rows)
+		case opFloat64:
+			fill[float64](f, size, vals, n, rows)
+		case opBool:
+			fill[bool](f, size, vals, n, rows)
+		case opTime:
+			fill[time.Time](f, size, vals, n, rows)
 		case opString:
 			for i := range rows {
 				*(*string)(at(i)) = asString(vals[i*n])
-			}
-		case opFloat64:
-			for i := range rows {
-				*(*float64)(at(i)) = vals[i*n].(float64)
-			}
-		case opBool:
-			for i := range rows {
-				*(*bool)(at(i)) = vals[i*n].(bool)
-			}
-		case opTime:
-			for i := range rows {
-				*(*time.Time)(at(i)) = vals[i*n].(time.Time)
 			}
 		case opBytes:
 			for i := range rows {
@@ -379,6 +372,14 @@ func (s *scanner) columns(first unsafe.Pointer, size uintptr) {
 				_ = s.set(at(i), p, vals[i*n]) // infallible: no Scan method
 			}
 		}
+	}
+}
+
+// fill sets the field at f of each of rows structs laid out size bytes
+// apart from every n-th of vals, each a T.
+func fill[T any](f unsafe.Pointer, size uintptr, vals []driver.Value, n, rows int) {
+	for i := range rows {
+		*(*T)(unsafe.Add(f, uintptr(i)*size)) = vals[i*n].(T)
 	}
 }
 
