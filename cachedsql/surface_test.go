@@ -169,6 +169,31 @@ func (t target) conn(ctx context.Context) (c *sql.Conn, done func(), err error) 
 	return c, t.begin(ctx, c), nil
 }
 
+// onConnx makes a case's read that runs on a conn the case opens (see
+// target.connx).
+func onConnx(read func(ctx context.Context, c connHandle) (any, error)) func(context.Context, target) (any, error) {
+	return func(ctx context.Context, t target) (any, error) {
+		c, done, err := t.connx(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return read(ctx, c)
+	}
+}
+
+// onConn is onConnx's database/sql form.
+func onConn(read func(ctx context.Context, c *sql.Conn) (any, error)) func(context.Context, target) (any, error) {
+	return func(ctx context.Context, t target) (any, error) {
+		c, done, err := t.conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return read(ctx, c)
+	}
+}
+
 func (t target) begin(ctx context.Context, c *sql.Conn) (done func()) {
 	if !t.inTx {
 		return func() { c.Close() }
@@ -634,108 +659,48 @@ func readCases() []readCase {
 		}},
 
 		// Conn, from Connx; in a transaction, one begun by text.
-		{name: "Connx/GetContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		{name: "Connx/GetContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return getItem(func(d any) error { return c.GetContext(ctx, d, rowQ, 1) })
-		}},
-		{name: "Connx/SelectContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/SelectContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return selectItems(func(d any) error { return c.SelectContext(ctx, d, readQ, 2) })
-		}},
-		{name: "Connx/QueryxContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/QueryxContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return structScanRows(c.QueryxContext(ctx, readQ, 2))
-		}},
-		{name: "Connx/QueryRowxContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/QueryRowxContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return mapScanRow(c.QueryRowxContext(ctx, rowQ, 1))
-		}},
-		{name: "Connx/PreparexContext/Stmt.GetContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/PreparexContext/Stmt.GetContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			s, err := c.PreparexContext(ctx, rowQ)
 			return closeAfter(s, err, func(s *cachedsql.Stmt) (any, error) {
 				return getItem(func(d any) error { return s.GetContext(ctx, d, 1) })
 			})
-		}},
-		{name: "Connx/Rebind/QueryContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/Rebind/QueryContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return scanRows(c.QueryContext(ctx, c.Rebind("SELECT id, name, price FROM items WHERE id <= ? ORDER BY id"), 2))
-		}},
-		{name: "Connx/QueryRowContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/QueryRowContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return scanRow(c.QueryRowContext(ctx, rowQ, 1))
-		}},
-		{name: "Connx/package GetContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/package GetContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return getItem(func(d any) error { return cachedsql.GetContext(ctx, c, d, rowQ, 1) })
-		}},
-		{name: "Connx/package SelectContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.connx(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Connx/package SelectContext", read: onConnx(func(ctx context.Context, c connHandle) (r, error) {
 			return selectItems(func(d any) error { return cachedsql.SelectContext(ctx, c, d, readQ, 2) })
-		}},
+		})},
 
 		// database/sql's Conn.
-		{name: "Conn/QueryContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		{name: "Conn/QueryContext", read: onConn(func(ctx context.Context, c *sql.Conn) (r, error) {
 			return scanRows(c.QueryContext(ctx, readQ, 2))
-		}},
-		{name: "Conn/QueryRowContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Conn/QueryRowContext", read: onConn(func(ctx context.Context, c *sql.Conn) (r, error) {
 			return scanRow(c.QueryRowContext(ctx, rowQ, 1))
-		}},
-		{name: "Conn/PrepareContext/Stmt.QueryContext", read: func(ctx context.Context, t target) (r, error) {
-			c, done, err := t.conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
+		})},
+		{name: "Conn/PrepareContext/Stmt.QueryContext", read: onConn(func(ctx context.Context, c *sql.Conn) (r, error) {
 			s, err := c.PrepareContext(ctx, readQ)
 			return closeAfter(s, err, func(s *sql.Stmt) ([]item, error) { return scanRows(s.QueryContext(ctx, 2)) })
-		}},
+		})},
 
 		// The package's helpers, which are sqlx's.
 		{name: "package Get", read: func(ctx context.Context, t target) (r, error) {
