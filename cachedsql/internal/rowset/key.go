@@ -131,6 +131,13 @@ const (
 	tagKeyArray
 )
 
+// intKeyTags are the tags of the integer kinds: int is int64 and uint is
+// uint64 in a key, whatever the platform.
+var intKeyTags = [...]byte{
+	reflect.Int: tagKeyInt64, reflect.Int8: tagKeyInt8, reflect.Int16: tagKeyInt16, reflect.Int32: tagKeyInt32, reflect.Int64: tagKeyInt64,
+	reflect.Uint: tagKeyUint64, reflect.Uint8: tagKeyUint8, reflect.Uint16: tagKeyUint16, reflect.Uint32: tagKeyUint32, reflect.Uint64: tagKeyUint64,
+}
+
 // maxKeyDepth bounds the nesting of pointers, Valuers and slices, so that
 // a cycle (a Valuer that returns itself, an interface that points to
 // itself) is an error rather than a hang.
@@ -238,29 +245,11 @@ func (e *keyEncoder) value(rv reflect.Value, a any, depth int) error {
 	switch rv.Kind() {
 	case reflect.Bool:
 		e.bool(rv.Bool())
-	case reflect.Int, reflect.Int64:
-		e.b = append(e.b, tagKeyInt64)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.b = append(e.b, intKeyTags[rv.Kind()])
 		e.varint(rv.Int())
-	case reflect.Int8:
-		e.b = append(e.b, tagKeyInt8)
-		e.varint(rv.Int())
-	case reflect.Int16:
-		e.b = append(e.b, tagKeyInt16)
-		e.varint(rv.Int())
-	case reflect.Int32:
-		e.b = append(e.b, tagKeyInt32)
-		e.varint(rv.Int())
-	case reflect.Uint, reflect.Uint64:
-		e.b = append(e.b, tagKeyUint64)
-		e.uvarint(rv.Uint())
-	case reflect.Uint8:
-		e.b = append(e.b, tagKeyUint8)
-		e.uvarint(rv.Uint())
-	case reflect.Uint16:
-		e.b = append(e.b, tagKeyUint16)
-		e.uvarint(rv.Uint())
-	case reflect.Uint32:
-		e.b = append(e.b, tagKeyUint32)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		e.b = append(e.b, intKeyTags[rv.Kind()])
 		e.uvarint(rv.Uint())
 	case reflect.Float32:
 		e.b = append(e.b, tagKeyFloat32)
