@@ -33,7 +33,7 @@ type Creator[V any] func(ctx context.Context) (V, error)
 // when its own ctx ends, with ctx's error; the creation goes on for the
 // others.
 func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creator[V], opts ...CallOption) (V, error) {
-	if c := r.cfg.Load(); c != nil && len(opts) == 0 && c.fast != nil {
+	if c := r.cfg.Load(); c != nil && len(opts) == 0 && c.fast {
 		if v, ok := fastHit[V](ctx, r, c, c.mangle(key)); ok {
 			return v, nil
 		}

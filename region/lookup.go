@@ -185,7 +185,7 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 // there).
 func fastHit[V any](ctx context.Context, r *Region, c *config, k string) (V, bool) {
 	var zero V
-	e, ok := c.fast.GetEntry(ctx, k)
+	e, ok := c.reader.GetEntry(ctx, k)
 	if !ok || e.Meta.Version != valueVersion || len(e.Meta.Tags) != 0 || e.Value == nil {
 		return zero, false
 	}

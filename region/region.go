@@ -64,7 +64,7 @@ type config struct {
 	invalidation   InvalidationStrategy
 	local          *LocalInvalidation  // invalidation, when it is the local one: called directly on hits
 	reader         backend.EntryReader // backend, when it hands out entries without a copy
-	fast           backend.EntryReader // reader, when plain hits can take fastHit (see there)
+	fast           bool                // plain hits can take fastHit (see there)
 	mangler        backend.KeyMangler  // resolved: the region's, else the backend's
 	serializer     backend.Serializer  // nil: the backend stores Go values
 	storeTTL       time.Duration
@@ -221,9 +221,7 @@ func (r *Region) build(cfg Config) (*config, error) {
 			c.serializer = r.serializer
 		}
 	}
-	if c.reader != nil && c.serializer == nil && c.local != nil && c.expirationFunc == nil {
-		c.fast = c.reader
-	}
+	c.fast = c.reader != nil && c.serializer == nil && c.local != nil && c.expirationFunc == nil
 	return c, nil
 }
 
