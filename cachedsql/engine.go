@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -247,10 +246,19 @@ func (e *engine) ttlFor(key string, c call) time.Duration {
 	if e.s.jitter == 0 {
 		return ttl
 	}
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	frac := float64(h.Sum64()%10_000) / 10_000 * e.s.jitter
+	frac := float64(fnv64a(key)%10_000) / 10_000 * e.s.jitter
 	return ttl - time.Duration(float64(ttl)*frac)
+}
+
+// fnv64a is FNV-1a of s, as hash/fnv computes it, without its allocations
+// (a hasher, and s copied to a []byte): ttlFor runs on every cached read.
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range len(s) {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // args turns the driver's named values back into arguments for the inner
