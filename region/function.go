@@ -3,7 +3,6 @@ package region
 import (
 	"context"
 	"fmt"
-	"slices"
 )
 
 // FuncOption configures a cached function ([CacheOnArguments],
@@ -262,9 +261,10 @@ func (f *MultiFunc[K, V]) Call(ctx context.Context, ks ...K) (map[K]V, error) {
 		for i, key := range need {
 			args[i] = back[key]
 		}
-		// The function may reorder or change the slice it is given: the
-		// results are matched to keys through the map it returns.
-		got, err := f.fn(ctx, slices.Clone(args))
+		// The function may reorder or change the slice it is given (it is
+		// its own): the results are matched to keys through the map it
+		// returns.
+		got, err := f.fn(ctx, args)
 		if err != nil {
 			return nil, nil, err
 		}

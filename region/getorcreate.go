@@ -120,7 +120,7 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
 		}
 		switch {
-		case !f.retry && (lead || f.err != nil || !tagged || joinable(f, seen, looked)):
+		case !f.retry && (lead || f.err != nil || !tagged || joinable(f, o.tags, seen, looked)):
 			return flightResult[V](f, k)
 		case f.retry && st == stale:
 			// The lock is held elsewhere: serve the stale value.
@@ -154,25 +154,8 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 // the value was made under and no tag pending (a writer commits while its
 // tags are pending, and bumps them before it releases them). Otherwise the
 // value must have been read after the caller began.
-func joinable(f *flight, seen []backend.TagState, looked uint64) bool {
-	if f.started > looked {
-		return true
-	}
-	return seen != nil && !backend.AnyPending(seen) && sameVersions(f.tags, seen)
-}
-
-// sameVersions reports whether a flight's value was made from the tag
-// versions a caller saw.
-func sameVersions(made []backend.TagVersion, seen []backend.TagState) bool {
-	if len(made) != len(seen) {
-		return false
-	}
-	for i, tv := range made {
-		if tv.Version != seen[i].Version {
-			return false
-		}
-	}
-	return true
+func joinable(f *flight, tags []string, seen []backend.TagState, looked uint64) bool {
+	return f.started > looked || backend.TagsMatch(f.tags, tags, seen)
 }
 
 // closed reports whether ch is closed, without waiting.

@@ -72,8 +72,8 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
 		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o)
-		if looked == 0 {
-			looked = r.seq.Add(1)
+		if looked == 0 && len(o.tags) > 0 {
+			looked = r.seq.Add(1) // only tagged calls judge flights by it
 		}
 		if err != nil {
 			return nil, nil, err
@@ -133,7 +133,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			case it.f.retry && it.hadStale:
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
-			case it.f.retry, !it.lead && len(o.tags) > 0 && !joinable(it.f, seen, looked):
+			case it.f.retry, !it.lead && len(o.tags) > 0 && !joinable(it.f, o.tags, seen, looked):
 				// Nothing made, or made from tag versions older than this
 				// call saw: look again.
 				next = append(next, it.key)

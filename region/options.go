@@ -137,7 +137,8 @@ func WithTags(tags ...string) CallOption {
 	return func(o *callOptions) { o.tags = norm }
 }
 
-// normalizeTags sorts tags and drops repeats, copying only when needed.
+// normalizeTags returns a sorted copy of tags without repeats (nil for
+// none): the option keeps it, whatever the caller does with its slice.
 func normalizeTags(tags []string) []string {
 	if len(tags) == 0 {
 		return nil
