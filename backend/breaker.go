@@ -72,7 +72,9 @@ func (b *Breaker) allow() error {
 // record notes a call's outcome.
 func (b *Breaker) record(err error) {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if err == nil {
+		// A success resets the breaker; only when there is something to
+		// reset, so that the hits of many cores only read these words.
+		if err == nil && (b.failures.Load() != 0 || b.openUntil.Load() != 0) {
 			b.failures.Store(0)
 			b.openUntil.Store(0)
 		}
