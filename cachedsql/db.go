@@ -139,12 +139,11 @@ func newDB(inner *sql.DB, driverName string, ownInner bool, opts []Option) (*DB,
 }
 
 // x is sqlx's view of db, for the methods sqlx implements: the same
-// *sql.DB, driver name, mapper and unsafe setting.
+// *sql.DB, driver name, mapper and unsafe setting. The view made with db
+// (base, unsafe for an Unsafe DB) serves unless the caller changed the
+// exported fields since.
 func (db *DB) x() *sqlx.DB {
 	if db.base != nil && db.base.Mapper == db.Mapper && db.base.DB == db.DB {
-		if db.unsafe {
-			return db.base.Unsafe()
-		}
 		return db.base
 	}
 	x := sqlx.NewDb(db.DB, db.driverName)
@@ -196,6 +195,9 @@ func (db *DB) BindNamed(query string, arg any) (string, []any, error) {
 func (db *DB) Unsafe() *DB {
 	u := *db
 	u.unsafe = true
+	if db.base != nil {
+		u.base = db.base.Unsafe() // made once, not on every call through u
+	}
 	return &u
 }
 

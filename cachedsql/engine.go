@@ -374,7 +374,9 @@ const (
 
 func (setSerializer) Marshal(v any) ([]byte, error) {
 	if s, ok := v.(*rowset.Set); ok {
-		return s.AppendBinary([]byte{encodedSet})
+		b := make([]byte, 1, s.Size()/2+65) // as MarshalBinary sizes it
+		b[0] = encodedSet
+		return s.AppendBinary(b)
 	}
 	data, err := serializer.Default.Marshal(v)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
-	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -16,7 +15,6 @@ type Option func(*settings)
 // settings are a DB's options once applied.
 type settings struct {
 	region        *region.Region
-	tags          *invalidation.Tags
 	backend       backend.Backend
 	runner        region.Runner
 	namespace     string

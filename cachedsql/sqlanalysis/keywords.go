@@ -52,9 +52,6 @@ var sqlValueFunctions = wordSet(`current_timestamp current_date current_time
 	localtime localtimestamp current_user session_user user current_role
 	current_catalog current_schema system_user`)
 
-// isReserved reports whether t is an unquoted reserved keyword.
-func isReserved(t token) bool { return t.kind == tkIdent && reservedKeywords[t.val] }
-
 // canStartName reports whether t can be the first part of a table name.
 func canStartName(t token) bool {
 	return t.kind == tkQuotedIdent || (t.kind == tkIdent && !reservedKeywords[t.val])

@@ -88,13 +88,6 @@ func (p *parser) next() token {
 	return t
 }
 
-func (p *parser) prev() token {
-	if p.pos > 0 {
-		return p.toks[p.pos-1]
-	}
-	return eofToken
-}
-
 // isKw reports whether the next token is the unquoted keyword kw.
 func (p *parser) isKw(kw string) bool { return p.peek().is(kw) }
 

@@ -1,5 +1,7 @@
 package rowset
 
+func init() { countDirectScans = true }
+
 // ReplayDB is the database/sql pool replays run on, for tests that check
 // that replays give their connections back.
 var ReplayDB = replayDB

@@ -40,8 +40,12 @@ import (
 // with sqlx's.
 var directScanEnabled = true
 
-// directScans counts the Selects and Gets scanned directly, for tests.
-var directScans atomic.Int64
+// directScans counts the Selects and Gets scanned directly, for tests,
+// which set countDirectScans: counting costs a shared write per hit.
+var (
+	directScans      atomic.Int64
+	countDirectScans bool
+)
 
 // fieldOp is how a column's values are set into a field.
 type fieldOp uint8
@@ -535,7 +539,9 @@ func selectDirect(ctx context.Context, src Source, dest any, m *reflectx.Mapper,
 	}
 
 	// As sqlx does: empty the slice, then append a fresh struct per row.
-	directScans.Add(1)
+	if countDirectScans {
+		directScans.Add(1)
+	}
 	direct.SetLen(0)
 	if r.rows == 0 {
 		return true, nil
@@ -599,7 +605,9 @@ func getDirect(ctx context.Context, src Source, dest any, m *reflectx.Mapper, un
 	if !ok {
 		return false, nil
 	}
-	directScans.Add(1)
+	if countDirectScans {
+		directScans.Add(1)
+	}
 	if r.rows == 0 {
 		return true, sql.ErrNoRows
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func multiResults() []fakeResult {
 			dbTypes: []string{"TIMESTAMP", "BOOL", "REAL"},
 			rows: [][]driver.Value{
 				{time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC), true, 1.5},
-				{time.Date(2021, 1, 2, 3, 4, 5, 6, time.Local), false, -0.0},
+				{time.Date(2021, 1, 2, 3, 4, 5, 6, time.Local), false, math.Copysign(0, -1)},
 			},
 		},
 	}
