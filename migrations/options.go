@@ -1,5 +1,7 @@
 package migrations
 
+import "github.com/dogpile-go/dogpile/invalidation"
+
 const (
 	// DefaultSchema is the schema that holds everything dogpile installs,
 	// goose's version table included, unless [WithSchema] names another.
@@ -7,7 +9,7 @@ const (
 
 	// DefaultChannel is the channel watched tables notify on, unless
 	// [WithChannel] names another.
-	DefaultChannel = "dogpile_invalidate"
+	DefaultChannel = invalidation.DefaultChannel
 
 	// VersionTable is the name of goose's version table, in the schema.
 	// It is not goose's default name (goose_db_version), so it never meets

@@ -49,7 +49,7 @@ find_pg_bin() {
 			return 0
 		fi
 	fi
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -n -r); do
 		if [ -x "$d/postgres" ] && [ -x "$d/initdb" ]; then
 			echo "$d"
 			return 0

@@ -183,7 +183,8 @@ func startPostgres(opts PostgresOptions, newFunc string) (*Postgres, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w: copy the initdb template: %v\n%s", ErrStartFailed, err, out)
 	}
-	if err := os.Mkdir(sock, 0o700); err == nil {
+	err = os.Mkdir(sock, 0o700)
+	if err == nil {
 		err = chown(sock, cred)
 	}
 	if err != nil {
