@@ -142,9 +142,15 @@ func (f *Func[A, V]) Key(a A) string { return f.key(a) }
 // Call returns the cached result for a, calling the function when needed,
 // under the dogpile lock ([GetOrCreate]).
 func (f *Func[A, V]) Call(ctx context.Context, a A, opts ...CallOption) (V, error) {
-	return GetOrCreate(ctx, f.r, f.key(a), func(ctx context.Context) (V, error) {
+	key, opts := f.key(a), f.callOptions(a, opts)
+	// A hit needs no creator: the closure, which escapes, is made only
+	// when the general path may call it.
+	if v, ok := tryFastHit[V](ctx, f.r, key, opts); ok {
+		return v, nil
+	}
+	return getOrCreate(ctx, f.r, key, func(ctx context.Context) (V, error) {
 		return f.fn(ctx, a)
-	}, f.callOptions(a, opts)...)
+	}, opts)
 }
 
 // Get returns the cached result for a, if there is a fresh one, without
