@@ -22,7 +22,7 @@ func (db *DB) Get(dest any, query string, args ...any) error {
 
 // GetContext is Get with a context.
 func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	set, ok, err := db.cachedSet(ctx, query, args)
+	set, ok, err := db.cachedSet(&ctx, query, args)
 	switch {
 	case !ok:
 		return db.x().GetContext(ctx, dest, query, args...)
@@ -39,7 +39,7 @@ func (db *DB) Select(dest any, query string, args ...any) error {
 
 // SelectContext is Select with a context.
 func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	set, ok, err := db.cachedSet(ctx, query, args)
+	set, ok, err := db.cachedSet(&ctx, query, args)
 	switch {
 	case !ok:
 		return db.x().SelectContext(ctx, dest, query, args...)
@@ -52,23 +52,25 @@ func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ..
 // cachedSet returns the cached result of a read, or ok == false when the
 // read is not served from the cache here (not cacheable, arguments without
 // a stable key, a result too large to cache): the caller then takes sqlx's
-// path, which runs it on the database.
-func (db *DB) cachedSet(ctx context.Context, query string, args []any) (*rowset.Set, bool, error) {
+// path, which runs it on the database. When the cache was tried in vain,
+// *ctx becomes a SkipCache context, so that sqlx's path (through the
+// caching driver) does not try it again: a result too large to cache
+// would otherwise be read from the database once more only to be dropped.
+func (db *DB) cachedSet(ctx *context.Context, query string, args []any) (*rowset.Set, bool, error) {
 	e := db.e
 	an := e.analyze(query)
-	cl := callFrom(ctx)
+	cl := callFrom(*ctx)
 	if len(an.writeTags) > 0 || !e.cacheable(an, cl) {
 		return nil, false, nil
 	}
-	set, err := e.cachedQuery(ctx, an, query, args, cl, nil)
+	set, err := e.cachedQuery(*ctx, an, query, args, cl, nil)
 	var unc errUncacheable
 	switch {
-	case errors.As(err, &unc):
+	case errors.As(err, &unc), err == nil && set == nil:
+		*ctx = SkipCache(*ctx)
 		return nil, false, nil
 	case err != nil:
 		return nil, true, err
-	case set == nil:
-		return nil, false, nil
 	}
 	return set, true, nil
 }
