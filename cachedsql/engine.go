@@ -302,17 +302,17 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 // A nil set means the result was too large to cache: the caller runs it
 // itself.
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
-	key, err := rowset.Key(e.s.namespace, an.a.Normalized, a)
+	// A key is asked for with one set of tags: the same query with other
+	// tags from the caller is another entry, whose key covers them.
+	tagged := an.tagged
+	var callerTags []string
+	if len(c.tags) > 0 {
+		callerTags = e.readTags(an, c)
+		tagged = region.WithTags(callerTags...)
+	}
+	key, err := rowset.Key(e.s.namespace, an.a.Normalized, a, callerTags...)
 	if err != nil {
 		return nil, errUncacheable{err}
-	}
-	tagged := an.tagged
-	if len(c.tags) > 0 {
-		// A key is asked for with one set of tags: the same query with
-		// other tags from the caller is another entry.
-		tags := e.readTags(an, c)
-		key += "|" + strings.Join(tags, ",")
-		tagged = region.WithTags(tags...)
 	}
 	// The options a plain hit needs are made once, not on every call.
 	expiration := e.ttlOpt

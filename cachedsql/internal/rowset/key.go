@@ -15,7 +15,10 @@ import (
 )
 
 // Key returns the cache key of a query: namespace, a colon, and the hex
-// SHA-256 of a typed encoding of namespace, normalizedSQL and args. Keys
+// SHA-256 of a typed encoding of namespace, normalizedSQL, args and the
+// tags the entry is asked for with, if any (the same query asked for with
+// other tags is another entry; with none, the key is that of the query
+// alone). Keys
 // are at most 129 bytes of printable ASCII without spaces, whatever the
 // query, so any store takes them; they are the same in every process and
 // build. The namespace is shown as a prefix, for people reading the
@@ -51,7 +54,7 @@ import (
 // error wrapping [ErrKeyArgument] that names the argument's position and
 // Go type, and the query should run uncached. An error from a Valuer is
 // returned too.
-func Key(namespace, normalizedSQL string, args []any) (string, error) {
+func Key(namespace, normalizedSQL string, args []any, tags ...string) (string, error) {
 	e := keyEncoders.Get().(*keyEncoder)
 	defer keyEncoders.Put(e)
 	e.b = append(e.b[:0], keyFormat...)
@@ -61,6 +64,14 @@ func Key(namespace, normalizedSQL string, args []any) (string, error) {
 	for i, a := range args {
 		if err := e.value(reflect.Value{}, a, 0); err != nil {
 			return "", fmt.Errorf("%w: args[%d] is a %s: %v", ErrKeyArgument, i, typeString(a), err)
+		}
+	}
+	if len(tags) > 0 {
+		// After the counted arguments, so no argument list can read as
+		// tags.
+		e.uvarint(uint64(len(tags)))
+		for _, t := range tags {
+			e.str(t)
 		}
 	}
 	sum := sha256.Sum256(e.b)
