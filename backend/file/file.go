@@ -1,6 +1,7 @@
 package file
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -159,15 +160,15 @@ func New(o Options) (*Store, error) {
 		rwPath:   o.RWLockFile,
 		lockDir:  o.LockDir,
 		mode:     o.FileMode,
-		timeout:  or(o.Timeout, DefaultTimeout),
-		purgeInt: or(o.PurgeInterval, DefaultPurgeInterval),
+		timeout:  cmp.Or(o.Timeout, DefaultTimeout),
+		purgeInt: cmp.Or(o.PurgeInterval, DefaultPurgeInterval),
 		noSync:   o.NoSync,
 		ser:      o.Serializer,
 		clock:    o.Clock,
 		lock: lockConfig{
 			enabled:   !o.DisableLock,
-			wait:      or(o.LockWait, DefaultLockWait),
-			waitMax:   or(o.LockWaitMax, DefaultLockWaitMax),
+			wait:      cmp.Or(o.LockWait, DefaultLockWait),
+			waitMax:   cmp.Or(o.LockWaitMax, DefaultLockWaitMax),
 			blockWait: o.LockBlockingTimeout,
 		},
 		done: make(chan struct{}),
@@ -205,13 +206,6 @@ func New(o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func or(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // dirMode is mode with search permission wherever it grants reading.

@@ -15,7 +15,7 @@ import (
 
 // Tags live in their own bucket of the data file, two records per tag:
 // 'v' + tag, its version (8 bytes, big endian), and 'p' + tag, its pending
-// marks (see marks.go), deleted when the last owner leaves. A tag too long
+// marks (see backend/internal/tagmarks), deleted when the last owner leaves. A tag too long
 // for a bbolt key is kept under 'V' or 'P' and its SHA-256.
 //
 // Every version the store gives out, a tag's first or a bump, is the

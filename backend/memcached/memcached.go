@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -172,9 +173,9 @@ func New(o Options) (*Store, error) {
 	}
 	lc := lockConfig{
 		enabled:   !o.DisableLock,
-		timeout:   or(o.LockTimeout, DefaultLockTimeout),
-		wait:      or(o.LockWait, DefaultLockWait),
-		waitMax:   or(o.LockWaitMax, DefaultLockWaitMax),
+		timeout:   cmp.Or(o.LockTimeout, DefaultLockTimeout),
+		wait:      cmp.Or(o.LockWait, DefaultLockWait),
+		waitMax:   cmp.Or(o.LockWaitMax, DefaultLockWaitMax),
 		blockWait: o.LockBlockingTimeout,
 	}
 	if lc.timeout < MinLockTimeout {
@@ -192,7 +193,7 @@ func New(o Options) (*Store, error) {
 		return nil, fmt.Errorf("%w: memcached servers %q: %v", backend.ErrBadArgument, o.Servers, err)
 	}
 	client := memcache.NewFromSelector(tagSelector{ServerList: &sl, tagPrefix: o.KeyPrefix + tagAffix})
-	client.Timeout = or(o.Timeout, DefaultTimeout)
+	client.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
 	client.MaxIdleConns = o.MaxIdleConns
 	if client.MaxIdleConns == 0 {
 		client.MaxIdleConns = DefaultMaxIdleConns
@@ -224,13 +225,6 @@ func New(o Options) (*Store, error) {
 		}
 	}
 	return s, nil
-}
-
-func or(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // legalKey reports whether memcached's text protocol takes k as (part of) a

@@ -12,10 +12,14 @@ import (
 // call made on it (EOF, reset, broken pipe) although the server is back;
 // the failed connection is dropped, and the next try takes another one or
 // dials afresh, so a restart costs no failed call. Such failures come at
-// once, so the retries cost no time. Only
-// calls whose repetition is harmless go through here: reads, set and delete
-// (add, which looks at the item's token after a retry, see [Mutex.TryLock]); timeouts are not
-// retried, so that a hung server costs one timeout per call, not two.
+// once, so the retries cost no time. Only calls whose repetition is
+// harmless go through here: reads, set and delete; add, which looks at the
+// item's token after a retry (see [Mutex.TryLock]); a tag version's
+// increment (done twice, it moves the version further on, which
+// invalidates no more than one bump) and the tag marks' compare-and-swap
+// (repeated, it fails on the changed token, and its caller reads again).
+// Timeouts are not retried, so that a hung server costs one timeout per
+// call, not two.
 func (s *Store) retryStale(call func() error) error {
 	err := call()
 	for i := 0; i < s.client.MaxIdleConns && staleConn(err); i++ {

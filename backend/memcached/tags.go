@@ -19,7 +19,7 @@ import (
 // A tag's state lives in two items under the key prefix: its version,
 // "_tagv" + tag, a decimal number that bumps raise with incr; and its
 // pending marks, "_tagp" + tag, the owners holding it and when each one's
-// lease ends (see marks.go). A tag memcached cannot take in a key (too
+// lease ends (see backend/internal/tagmarks). A tag memcached cannot take in a key (too
 // long, spaces, control characters, empty), or one that starts with
 // "sha1:", is replaced there by "sha1:" and its SHA-1, as the store's key
 // mangler does for entries, whether or not mangling is on: regions pass
