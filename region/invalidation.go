@@ -89,21 +89,26 @@ func (l *LocalInvalidation) Invalidate(_ context.Context, hard bool) error {
 
 // Invalidated compares created with the recorded times.
 func (l *LocalInvalidation) Invalidated(created time.Time) Invalidation {
+	return l.invalidatedNano(created.UnixNano())
+}
+
+// invalidatedNano is Invalidated for a creation time in Unix nanoseconds,
+// small enough to inline into the hit paths.
+func (l *LocalInvalidation) invalidatedNano(created int64) Invalidation {
 	return invalidatedAt(created, l.hard.Load(), l.soft.Load())
 }
 
-// invalidatedAt classifies a value created at created given the times (Unix
-// nanoseconds, 0 for never) of the last hard and soft invalidation. A value
-// created at the very instant of an invalidation stands, as in dogpile.
-func invalidatedAt(created time.Time, hard, soft int64) Invalidation {
-	if hard == 0 && soft == 0 {
+// invalidatedAt classifies a value created at created given the times (all
+// Unix nanoseconds; 0 for never) of the last hard and soft invalidation. A
+// value created at the very instant of an invalidation stands, as in
+// dogpile.
+func invalidatedAt(created, hard, soft int64) Invalidation {
+	switch {
+	case hard == 0 && soft == 0:
 		return NotInvalidated
-	}
-	ct := created.UnixNano()
-	if ct < hard {
+	case created < hard:
 		return HardInvalidated
-	}
-	if ct < soft {
+	case created < soft:
 		return SoftInvalidated
 	}
 	return NotInvalidated

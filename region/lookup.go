@@ -194,10 +194,7 @@ func fastHit[V any](ctx context.Context, r *Region, c *config, k string) (V, boo
 		return zero, false
 	}
 	created := e.Meta.Created.UnixNano()
-	if created < c.local.hard.Load() || created < c.local.soft.Load() {
-		return zero, false
-	}
-	if c.expiration > 0 && r.nowNano()-created > int64(c.expiration) {
+	if c.local.invalidatedNano(created) != NotInvalidated || expired(r.nowNano(), created, c.expiration) {
 		return zero, false
 	}
 	// r.hit, written out: it is too large to inline, and a call here is a
@@ -253,7 +250,7 @@ func judge[V any](ctx context.Context, r *Region, c *config, k string, e *backen
 	case inv == SoftInvalidated:
 		st = stale
 	default:
-		if exp := c.expirationFor(o); exp > 0 && r.nowNano()-e.Meta.Created.UnixNano() > int64(exp) {
+		if expired(r.nowNano(), e.Meta.Created.UnixNano(), c.expirationFor(o)) {
 			st = stale
 		}
 	}

@@ -310,6 +310,12 @@ func (r *Region) nowNano() int64 {
 	return r.clockNano()
 }
 
+// expired reports whether a value created at created is older than exp
+// at now (both Unix nanoseconds); exp 0 means it never expires.
+func expired(now, created int64, exp time.Duration) bool {
+	return exp > 0 && now-created > int64(exp)
+}
+
 // clockNano reads the region's own clock; apart from nowNano so that
 // nowNano inlines into the hit paths.
 func (r *Region) clockNano() int64 { return r.clock.Now().UnixNano() }
