@@ -20,6 +20,11 @@ type tagTable struct {
 
 type tagState struct {
 	version atomic.Uint64
+	// marks is len(pending), kept under mu: a reader that finds it zero
+	// knows the tag is not pending without taking mu, which every tagged
+	// hit on every core would otherwise take (cachedsql's all-tag is on
+	// every read).
+	marks   atomic.Int64
 	mu      sync.Mutex
 	pending map[string]time.Time // owner → end of its lease; guarded by mu
 }
@@ -39,6 +44,9 @@ func (t *tagTable) state(tag string) *tagState {
 // pendingNow reports whether an owner's lease on s is still running,
 // dropping lapsed ones.
 func (s *tagState) pendingNow(now time.Time) bool {
+	if s.marks.Load() == 0 {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for owner, end := range s.pending {
@@ -46,6 +54,7 @@ func (s *tagState) pendingNow(now time.Time) bool {
 			delete(s.pending, owner)
 		}
 	}
+	s.marks.Store(int64(len(s.pending)))
 	return len(s.pending) > 0
 }
 
@@ -56,7 +65,8 @@ func (s *Store) TagStates(_ context.Context, tags []string) ([]backend.TagState,
 	for i, tag := range tags {
 		st := s.tags.state(tag)
 		// Pending is read before the version: a writer bumps before it
-		// clears its mark, so a reader that sees no mark sees the bump.
+		// clears its mark (and its count), so a reader that sees no mark
+		// sees the bump.
 		pending := st.pendingNow(now)
 		out[i] = backend.TagState{Version: st.version.Load(), Pending: pending}
 	}
@@ -82,6 +92,7 @@ func (s *Store) MarkPending(_ context.Context, tags []string, owner string, leas
 			st.pending = make(map[string]time.Time)
 		}
 		st.pending[owner] = end
+		st.marks.Store(int64(len(st.pending)))
 		st.mu.Unlock()
 	}
 	return nil
@@ -96,6 +107,7 @@ func (s *Store) ReleasePending(_ context.Context, tags []string, owner string, b
 		}
 		st.mu.Lock()
 		delete(st.pending, owner)
+		st.marks.Store(int64(len(st.pending)))
 		st.mu.Unlock()
 	}
 	return nil
