@@ -646,10 +646,7 @@ func (l *Listener) hold() {
 	if l.holding || l.o.ServeWhileDown {
 		return
 	}
-	t := l.o.Tags
-	t.mu.Lock()
-	t.holdLocked(l.all)
-	t.mu.Unlock()
+	l.o.Tags.hold(l.all)
 	l.holding = true
 }
 
@@ -657,10 +654,7 @@ func (l *Listener) release() {
 	if !l.holding {
 		return
 	}
-	t := l.o.Tags
-	t.mu.Lock()
-	t.unholdLocked(l.all)
-	t.mu.Unlock()
+	l.o.Tags.unhold(l.all)
 	l.holding = false
 }
 

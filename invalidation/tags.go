@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -68,12 +69,12 @@ type Tags struct {
 	o     Options
 
 	mu     sync.Mutex
-	held   map[string]int         // tag → open write sets and owed bumps covering it; guarded by mu
-	open   map[*WriteSet]struct{} // write sets that may hold marks; guarded by mu
-	owed   []*owed                // operations the store refused, to retry; guarded by mu
-	closed bool                   // guarded by mu
-	nheld  atomic.Int64           // len(held), read without the lock on every tagged lookup
-	wake   chan struct{}          // a new owed operation: retry now
+	held   map[string]int                 // tag → open write sets and owed bumps covering it; guarded by mu
+	open   map[*WriteSet]struct{}         // write sets that may hold marks; guarded by mu
+	owed   []*owed                        // operations the store refused, to retry; guarded by mu
+	closed bool                           // guarded by mu
+	view   atomic.Pointer[map[string]int] // a copy of held, nil when empty: what tagged lookups read, without the lock
+	wake   chan struct{}                  // a new owed operation: retry now
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -169,24 +170,37 @@ func (t *Tags) GetTagged(ctx context.Context, key string, tags []string) (backen
 }
 
 func (t *Tags) overlay(tags []string, states []backend.TagState) {
-	if t.nheld.Load() == 0 {
+	held := t.view.Load()
+	if held == nil {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for i, tag := range tags {
-		if t.held[tag] > 0 {
+		if (*held)[tag] > 0 {
 			states[i].Pending = true
 		}
 	}
 }
 
-// hold counts tags as held by one more write set or owed bump.
+// hold counts tags as held by one more holder (a Listener that is down).
+func (t *Tags) hold(tags []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.holdLocked(tags)
+}
+
+// unhold undoes hold.
+func (t *Tags) unhold(tags []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.unholdLocked(tags)
+}
+
+// holdLocked counts tags as held by one more write set or owed bump.
 func (t *Tags) holdLocked(tags []string) {
 	for _, tag := range tags {
 		t.held[tag]++
 	}
-	t.nheld.Store(int64(len(t.held)))
+	t.publishLocked()
 }
 
 func (t *Tags) unholdLocked(tags []string) {
@@ -195,7 +209,20 @@ func (t *Tags) unholdLocked(tags []string) {
 			delete(t.held, tag)
 		}
 	}
-	t.nheld.Store(int64(len(t.held)))
+	t.publishLocked()
+}
+
+// publishLocked gives lookups a copy of held: they read it without the
+// lock, which writes take and every tagged lookup would otherwise wait on
+// while anything is held. Changes come with write sets and bumps, and
+// held has as many tags as the tables being written.
+func (t *Tags) publishLocked() {
+	if len(t.held) == 0 {
+		t.view.Store(nil)
+		return
+	}
+	view := maps.Clone(t.held)
+	t.view.Store(&view)
 }
 
 // queue queues op for the background retry and returns err as deferred.
