@@ -83,9 +83,8 @@ type Tags struct {
 type owed struct {
 	owner   string   // "" for a plain bump
 	tags    []string // sorted
-	bump    bool
+	bump    bool     // a bump's tags are counted in Tags.held until it is done
 	release bool
-	holds   bool // counted in Tags.held until done
 }
 
 // NewTags starts the protocol over b, which must keep tag versions
@@ -124,7 +123,7 @@ func (t *Tags) Invalidate(ctx context.Context, tags ...string) error {
 		return nil
 	}
 	if err := t.store.BumpTags(ctx, tags); err != nil {
-		return t.queue(&owed{tags: tags, bump: true, holds: true}, true, err)
+		return t.queue(&owed{tags: tags, bump: true}, true, err)
 	}
 	return nil
 }
@@ -226,18 +225,18 @@ func (t *Tags) publishLocked() {
 }
 
 // queue queues op for the background retry and returns err as deferred.
-// With hold, op's tags are counted as held now; without, op.holds says they
+// With hold, a bump's tags are counted as held now; without, they
 // already are (the write set's count passes to the owed bump).
 func (t *Tags) queue(op *owed, hold bool, err error) error {
 	t.mu.Lock()
 	if t.closed {
-		if op.holds && !hold {
+		if op.bump && !hold {
 			t.unholdLocked(op.tags)
 		}
 		t.mu.Unlock()
 		return fmt.Errorf("%w (and %w: %w)", ErrClosed, ErrDeferred, err)
 	}
-	if op.holds && hold {
+	if op.bump && hold {
 		t.holdLocked(op.tags)
 	}
 	t.owed = append(t.owed, op)
@@ -316,7 +315,7 @@ func (t *Tags) retryOwed() bool {
 		if i := slices.Index(t.owed, op); i >= 0 {
 			t.owed = slices.Delete(t.owed, i, i+1)
 		}
-		if op.holds {
+		if op.bump {
 			t.unholdLocked(op.tags)
 		}
 	}
@@ -482,7 +481,7 @@ func (w *WriteSet) finish(ctx context.Context, commit bool) error {
 	}
 	// The transaction's tags stay held (they were counted at Touch) until
 	// the owed bump lands.
-	return t.queue(&owed{owner: w.owner, tags: w.touched, release: true, bump: true, holds: true}, false, err)
+	return t.queue(&owed{owner: w.owner, tags: w.touched, release: true, bump: true}, false, err)
 }
 
 // sortedSet sorts and dedupes tags into a new slice.
