@@ -132,6 +132,24 @@ func ActualBackend(b Backend) Backend {
 	}
 }
 
+// Find returns the first store of type T in b's proxy chain, b first, and
+// false when there is none (a proxy to look through, the tag protocol,
+// a store with a capability the proxies above it hide).
+func Find[T any](b Backend) (T, bool) {
+	for b != nil {
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		p, ok := b.(Proxy)
+		if !ok {
+			break
+		}
+		b = p.Proxied()
+	}
+	var zero T
+	return zero, false
+}
+
 // TagStates passes through ([TagStore]); ErrNoTagStore when the store
 // beneath keeps no tag versions.
 func (p *ProxyBackend) TagStates(ctx context.Context, tags []string) ([]TagState, error) {

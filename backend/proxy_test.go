@@ -85,6 +85,32 @@ func TestWrapRejects(t *testing.T) {
 // registry is process-wide.
 var registerRuns atomic.Int64
 
+// Find looks down a proxy chain, from the outermost store.
+func TestFind(t *testing.T) {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log []string
+	outer, inner := &tracing{name: "outer", log: &log}, &tracing{name: "inner", log: &log}
+	b, err := backend.Wrap(store, outer, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := backend.Find[*memory.Store](b); !ok || got != store {
+		t.Errorf("Find[*memory.Store] = %v, %v; want the store beneath", got, ok)
+	}
+	if got, ok := backend.Find[*tracing](b); !ok || got != outer {
+		t.Errorf("Find[*tracing] = %v, %v; want the outermost proxy", got, ok)
+	}
+	if _, ok := backend.Find[*backend.Breaker](b); ok {
+		t.Error("Find found a store the chain does not hold")
+	}
+	if _, ok := backend.Find[*memory.Store](nil); ok {
+		t.Error("Find found a store in nil")
+	}
+}
+
 func TestRegisterTwicePanics(t *testing.T) {
 	name := fmt.Sprintf("test-dup-%d", registerRuns.Add(1))
 	backend.Register(name, func(backend.Arguments) (backend.Backend, error) { return nil, nil })

@@ -83,7 +83,7 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 	}
 	switch {
 	case s.region != nil:
-		tags, ok := findTags(s.region.Backend())
+		tags, ok := backend.Find[*invalidation.Tags](s.region.Backend())
 		if !ok {
 			return nil, fmt.Errorf("%w: the region's backend is a %T with no *invalidation.Tags in its proxy chain; configure the region on an *invalidation.Tags over a store that keeps tag versions", ErrBadOption, s.region.Backend())
 		}
@@ -126,21 +126,6 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		}
 	}
 	return e, nil
-}
-
-// findTags finds the tag protocol in a region's proxy chain.
-func findTags(b backend.Backend) (*invalidation.Tags, bool) {
-	for b != nil {
-		if t, ok := b.(*invalidation.Tags); ok {
-			return t, true
-		}
-		p, ok := b.(backend.Proxy)
-		if !ok {
-			break
-		}
-		b = p.Proxied()
-	}
-	return nil, false
 }
 
 // close closes what the engine made, newest first.

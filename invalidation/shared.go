@@ -157,7 +157,7 @@ func NewShared(b backend.Backend, key string, o SharedOptions) (*Shared, error) 
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	if w := keyWatcherOf(b); w != nil {
+	if w, ok := backend.Find[KeyWatcher](b); ok {
 		s.unwatch = w.WatchKey(key, s.poke)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
@@ -167,21 +167,6 @@ func NewShared(b backend.Backend, key string, o SharedOptions) (*Shared, error) 
 	cancel()
 	go s.loop()
 	return s, nil
-}
-
-// keyWatcherOf finds a KeyWatcher in b or the stores it proxies.
-func keyWatcherOf(b backend.Backend) KeyWatcher {
-	for b != nil {
-		if w, ok := b.(KeyWatcher); ok {
-			return w
-		}
-		p, ok := b.(backend.Proxy)
-		if !ok {
-			return nil
-		}
-		b = p.Proxied()
-	}
-	return nil
 }
 
 // poke asks the background goroutine to read the state now.
