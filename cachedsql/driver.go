@@ -199,10 +199,7 @@ func (c *conn) ResetSession(context.Context) error {
 	if c.closed {
 		return driver.ErrBadConn
 	}
-	if c.inner != nil && !c.inTx() {
-		_ = c.inner.Close() // back to the inner pool; an error means it is gone
-		c.inner = nil
-	}
+	c.release()
 	return nil
 }
 
@@ -216,11 +213,18 @@ func (c *conn) IsValid() bool {
 	if c.closed {
 		return false
 	}
+	c.release()
+	return true
+}
+
+// release gives the inner connection back to the inner pool, outside a
+// transaction; with it goes whatever the session's statements changed, so
+// the connection is no longer tainted.
+func (c *conn) release() {
 	if c.inner != nil && !c.inTx() {
-		_ = c.inner.Close()
+		_ = c.inner.Close() // an error means it is gone anyway
 		c.inner, c.tainted = nil, false
 	}
-	return true
 }
 
 // stmt is a prepared statement on a caching connection: its text, run
