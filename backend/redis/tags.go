@@ -92,8 +92,16 @@ func (s *Store) queueTagReads(ctx context.Context, p goredis.Pipeliner, tags []s
 	}
 }
 
-// readTagStates fills states from queued reads, starting missing versions.
+// readTagStates fills states from queued reads, starting missing versions
+// (a tag's first use) in one more round trip for all of them.
 func (s *Store) readTagStates(ctx context.Context, tags []string, pending []*goredis.IntCmd, versions []*goredis.StringCmd, states []backend.TagState) error {
+	parse := func(i int, raw string) (err error) {
+		if states[i].Version, err = strconv.ParseUint(raw, 10, 64); err != nil {
+			return fmt.Errorf("redis: tag %q has version %q, not a number: %w", tags[i], raw, err)
+		}
+		return nil
+	}
+	var missing []int
 	for i := range tags {
 		n, err := pending[i].Result()
 		if err != nil {
@@ -101,15 +109,36 @@ func (s *Store) readTagStates(ctx context.Context, tags []string, pending []*gor
 		}
 		states[i].Pending = n > 0
 		raw, err := versions[i].Result()
-		if errors.Is(err, goredis.Nil) {
-			if raw, err = versionScript.Run(ctx, s.rdb, []string{s.versionKey(tags[i])}).Text(); err != nil {
+		switch {
+		case errors.Is(err, goredis.Nil):
+			missing = append(missing, i)
+		case err != nil:
+			return err
+		default:
+			if err := parse(i, raw); err != nil {
 				return err
 			}
-		} else if err != nil {
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	started := make([]*goredis.Cmd, len(missing))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for j, i := range missing {
+			started[j] = versionScript.Eval(ctx, p, []string{s.versionKey(tags[i])})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for j, i := range missing {
+		raw, err := started[j].Text()
+		if err != nil {
 			return err
 		}
-		if states[i].Version, err = strconv.ParseUint(raw, 10, 64); err != nil {
-			return fmt.Errorf("redis: tag %q has version %q, not a number: %w", tags[i], raw, err)
+		if err := parse(i, raw); err != nil {
+			return err
 		}
 	}
 	return nil
