@@ -37,7 +37,8 @@ func (s *Store) tagTokens(tags []string) ([]token, int64) {
 	epoch := s.epoch.Load()
 	healthy := s.healthy.Load()
 	for i, tag := range tags {
-		toks[i] = token{seq: s.tagSeq[s.stripe(tag)].Load(), epoch: epoch, near: healthy}
+		j := s.stripe(tag)
+		toks[i] = token{stripe: j, seq: s.tagSeq[j].Load(), epoch: epoch, near: healthy}
 	}
 	return toks, at
 }
@@ -49,7 +50,7 @@ func (s *Store) keepTags(tags []string, toks []token, at int64, states []backend
 		if !toks[i].near {
 			continue
 		}
-		j := s.stripe(tag)
+		j := toks[i].stripe
 		if states[i].Pending {
 			s.dropTag(j, tag)
 			continue
@@ -59,7 +60,7 @@ func (s *Store) keepTags(tags []string, toks []token, at int64, states []backend
 				s.tags.clear() // the new state goes too: only a miss
 			}
 		}
-		if s.tagSeq[j].Add(1)-1 != toks[i].seq || s.epoch.Load() != toks[i].epoch {
+		if !s.settled(&s.tagSeq[j], toks[i]) {
 			s.tags.m.Delete(tag)
 		}
 	}

@@ -129,16 +129,18 @@ func (s *Store) stripe(key string) int {
 // token is what a fill or a write of a key notes before it goes to Redis,
 // for keep.
 type token struct {
-	seq   uint64 // the key's stripe counter
-	epoch uint64
-	near  bool // the near tier was in use
+	stripe int    // the key's stripe, hashed once for begin and keep
+	seq    uint64 // the stripe's counter
+	epoch  uint64
+	near   bool // the near tier was in use
 }
 
 // begin notes a key's token. The epoch is read before the health flag: a
 // loss of the subscription that the flag misses moves the epoch after it
 // was read, and keep sees that.
 func (s *Store) begin(key string) token {
-	t := token{seq: s.keySeq[s.stripe(key)].Load(), epoch: s.epoch.Load()}
+	i := s.stripe(key)
+	t := token{stripe: i, seq: s.keySeq[i].Load(), epoch: s.epoch.Load()}
 	t.near = s.healthy.Load()
 	return t
 }
@@ -161,15 +163,22 @@ func (s *Store) begin(key string) token {
 // its token before its read. Entries are only ever dropped in doubt, never
 // kept: the price of a collision in a stripe is a miss.
 func (s *Store) keep(key string, tok token, e backend.Entry, ttl time.Duration) {
-	i := s.stripe(key)
 	if !tok.near || (s.maxNear > 0 && len(key)+len(e.Data) > s.maxNear) {
-		s.dropKey(i, key)
+		s.dropKey(tok.stripe, key)
 		return
 	}
 	_ = s.near.SetWithTTL(context.Background(), key, e, s.nearTTL(ttl))
-	if s.keySeq[i].Add(1)-1 != tok.seq || s.epoch.Load() != tok.epoch {
+	if !s.settled(&s.keySeq[tok.stripe], tok) {
 		_ = s.near.Delete(context.Background(), key)
 	}
+}
+
+// settled moves a stripe's counter for a change that noted tok before it
+// went to Redis, and reports whether nothing else moved it (nor the epoch)
+// meanwhile: whether what the change put in the near tier may stay. It is
+// the rule keep explains, for keys and tags alike.
+func (s *Store) settled(seq *atomic.Uint64, tok token) bool {
+	return seq.Add(1)-1 == tok.seq && s.epoch.Load() == tok.epoch
 }
 
 // dropKey drops key's near copy after a change to it in Redis.
