@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
@@ -78,20 +79,41 @@ func judgeStored[V any](ctx context.Context, r *Region, c *config, k string, e *
 // are all current and none is pending; a store that cannot tell (no tag
 // versions, an error) says no.
 func (r *Region) recordedTagsCurrent(ctx context.Context, c *config, recorded []backend.TagVersion) bool {
+	current := r.currentTags(ctx, c, [][]backend.TagVersion{recorded})
+	return current != nil && current(recorded)
+}
+
+// currentTags reads, in one request, the states of every tag the entries'
+// recorded versions name, and returns the test of one entry's versions
+// against them; nil when the store cannot tell (no tag versions, an
+// error), which makes every entry stale.
+func (r *Region) currentTags(ctx context.Context, c *config, recorded [][]backend.TagVersion) func([]backend.TagVersion) bool {
 	ts, err := backend.TagStoreOf(c.backend)
 	if err != nil {
-		return false
+		return nil
 	}
-	names := make([]string, len(recorded))
-	for i, tv := range recorded {
-		names[i] = tv.Tag
+	var names []string
+	for _, tvs := range recorded {
+		for _, tv := range tvs {
+			names = append(names, tv.Tag)
+		}
 	}
+	slices.Sort(names)
+	names = slices.Compact(names)
 	states, err := ts.TagStates(ctx, names)
 	if err != nil {
 		_ = r.backendError(ctx, c, "", err)
-		return false
+		return nil
 	}
-	return backend.TagsMatch(recorded, names, states)
+	return func(tvs []backend.TagVersion) bool {
+		for _, tv := range tvs {
+			i, ok := slices.BinarySearch(names, tv.Tag)
+			if !ok || i >= len(states) || states[i].Pending || states[i].Version != tv.Version {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // lookupTagged is lookup for a tagged call: the entry and the states of its
@@ -154,6 +176,20 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 	if err != nil {
 		return vals, sts, states, r.backendError(ctx, c, "", err)
 	}
+	// Tagged entries read by an untagged call (see lookup) are checked
+	// against their tags' states, read for all of them at once.
+	var current func([]backend.TagVersion) bool
+	if states == nil {
+		var recorded [][]backend.TagVersion
+		for i := range entries {
+			if len(entries[i].Meta.Tags) > 0 {
+				recorded = append(recorded, entries[i].Meta.Tags)
+			}
+		}
+		if len(recorded) > 0 {
+			current = r.currentTags(ctx, c, recorded)
+		}
+	}
 	for i := range entries {
 		e := &entries[i]
 		switch {
@@ -164,8 +200,7 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 				continue
 			}
 		case len(e.Meta.Tags) > 0:
-			// A tagged entry read by an untagged call: see lookup.
-			if !r.recordedTagsCurrent(ctx, c, e.Meta.Tags) {
+			if current == nil || !current(e.Meta.Tags) {
 				continue
 			}
 		}
