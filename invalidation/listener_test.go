@@ -837,15 +837,18 @@ func mustParse(t *testing.T, dsn string) *pgx.ConnConfig {
 	return cfg
 }
 
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+// waitUntil polls cond until it holds, failing t after limit, and returns
+// how long it took.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(limit)
+	start := time.Now()
 	for !cond() {
-		if time.Now().After(deadline) {
+		if time.Since(start) > limit {
 			t.Fatalf("waited %v for %s", limit, what)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
+	return time.Since(start)
 }
 
 // ExampleListener shows a listener keeping a cachedsql.DB's cache in step

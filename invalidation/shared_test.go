@@ -22,20 +22,6 @@ import (
 
 var sharedPrefixes atomic.Int64
 
-// eventuallyShared polls cond until it holds, failing t after limit, and
-// returns how long it took.
-func eventuallyShared(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > limit {
-			t.Fatalf("waited %v for %s", limit, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 func newShared(t *testing.T, b backend.Backend, key string, o invalidation.SharedOptions) *invalidation.Shared {
 	t.Helper()
 	s, err := invalidation.NewShared(b, key, o)
@@ -207,7 +193,7 @@ func TestSharedAcrossProcesses(t *testing.T) {
 				if _, ok, _ := region.Get[string](ctx, ra, "k"); ok {
 					t.Fatal("the invalidating process still serves the value")
 				}
-				took := eventuallyShared(t, sp.interval+5*time.Second, "b honours a's invalidation", func() bool {
+				took := waitUntil(t, sp.interval+5*time.Second, "b honours a's invalidation", func() bool {
 					_, ok, err := region.Get[string](ctx, rb, "k")
 					return err == nil && !ok
 				})
@@ -248,7 +234,7 @@ func TestSharedAcrossProcesses(t *testing.T) {
 						t.Fatalf("after a hard invalidation a concurrent caller got %q, want new", v)
 					}
 				}
-				eventuallyShared(t, sp.interval+5*time.Second, "a reads b's new value", func() bool {
+				waitUntil(t, sp.interval+5*time.Second, "a reads b's new value", func() bool {
 					v, ok, _ := region.Get[string](ctx, ra, "k")
 					return ok && v == "new"
 				})
@@ -300,7 +286,7 @@ func TestSharedStoreDown(t *testing.T) {
 	}
 
 	sw.down.Store(false)
-	took := eventuallyShared(t, 5*time.Second, "b honours a's invalidation once the store is back", func() bool {
+	took := waitUntil(t, 5*time.Second, "b honours a's invalidation once the store is back", func() bool {
 		return sb.Invalidated(cut.Add(-time.Millisecond)) == region.HardInvalidated
 	})
 	t.Logf("honoured %v after the store came back (interval 10ms)", took)
@@ -330,7 +316,7 @@ func TestSharedStateRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantHard, wantSoft := sa.Times()
-	eventuallyShared(t, 5*time.Second, "the state is written back", func() bool {
+	waitUntil(t, 5*time.Second, "the state is written back", func() bool {
 		sc, err := invalidation.NewShared(m, "inv", o)
 		if err != nil {
 			t.Fatal(err)
@@ -360,7 +346,7 @@ func TestSharedMergesConcurrentInvalidations(t *testing.T) {
 	}
 	want := ca.Now()
 	for name, s := range map[string]*invalidation.Shared{"a": sa, "b": sb} {
-		eventuallyShared(t, 5*time.Second, name+" holds the later hard invalidation", func() bool {
+		waitUntil(t, 5*time.Second, name+" holds the later hard invalidation", func() bool {
 			h, _ := s.Times()
 			return h.Equal(want)
 		})
@@ -440,7 +426,7 @@ func TestSharedRedisRestarted(t *testing.T) {
 	}
 	hard := clk.Now()
 	srv.Start(t)
-	eventuallyShared(t, 5*time.Second, "b learns of both invalidations", func() bool {
+	waitUntil(t, 5*time.Second, "b learns of both invalidations", func() bool {
 		h, s := sb.Times()
 		return h.Equal(hard) && s.Equal(soft)
 	})

@@ -97,13 +97,7 @@ func (fx *fixture) state(t *testing.T, ts backend.TagStore, tag string) backend.
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, 10*time.Second, what, cond)
 }
 
 func TestWriteSetCommit(t *testing.T) {
