@@ -13,6 +13,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
 // The images of the container path: small, and of the major versions the
@@ -41,14 +43,13 @@ func pinPort(containerPort string) (testcontainers.CustomizeRequestOption, error
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Outside the ephemeral range, where an outgoing connection could take
+	// the port while the container is stopped.
+	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("harness: find a free port: %w", err)
 	}
-	hostPort := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	if err := l.Close(); err != nil {
-		return nil, err
-	}
+	hostPort := strconv.Itoa(port)
 	loopback := netip.MustParseAddr("127.0.0.1")
 	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 		if hc.PortBindings == nil {

@@ -50,6 +50,11 @@ func freePort(bus bool) (int, error) {
 	return 0, fmt.Errorf("testenv: no free loopback port in [%d, %d) after 500 tries", portLow, portHigh)
 }
 
+// FreePort returns a loopback port nothing listens on, outside the
+// ephemeral range (see portLow), for a server a harness starts by other
+// means (a container whose host port it pins).
+func FreePort() (int, error) { return freePort(false) }
+
 func canListen(port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
