@@ -56,7 +56,7 @@ func Example() {
 func format(attrs []attribute.KeyValue) string {
 	var b strings.Builder
 	for _, kv := range attrs {
-		fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.Emit())
+		fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.String())
 	}
 	return b.String()
 }

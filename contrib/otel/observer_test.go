@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func eventNames(s sdktrace.ReadOnlySpan) []string {
 func attrMap(kvs []attribute.KeyValue) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range kvs {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -116,7 +117,7 @@ func TestMissCreateHit(t *testing.T) {
 				t.Fatalf("events on the caller's span = %v, want miss then hit", got)
 			}
 			for _, e := range handler.Events() {
-				if got := attrMap(e.Attributes); !mapsEqual(got, want) {
+				if got := attrMap(e.Attributes); !maps.Equal(got, want) {
 					t.Errorf("%s attributes = %v, want %v", e.Name, got, want)
 				}
 			}
@@ -128,7 +129,7 @@ func TestMissCreateHit(t *testing.T) {
 			if c.Parent().SpanID() != handler.SpanContext().SpanID() || c.SpanContext().TraceID() != handler.SpanContext().TraceID() {
 				t.Error("the creation span is not a child of the caller's span")
 			}
-			if got := attrMap(c.Attributes()); !mapsEqual(got, want) {
+			if got := attrMap(c.Attributes()); !maps.Equal(got, want) {
 				t.Errorf("creation span attributes = %v, want %v", got, want)
 			}
 			if c.SpanKind() != trace.SpanKindInternal || c.Status().Code != codes.Unset {
@@ -136,18 +137,6 @@ func TestMissCreateHit(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[attribute.Key]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCreationSpanTimes(t *testing.T) {
@@ -346,7 +335,7 @@ func TestSpanEvents(t *testing.T) {
 			}
 			for _, e := range h.Events() {
 				if want, ok := tc.wantAttrs[e.Name]; ok {
-					if got := attrMap(e.Attributes); !mapsEqual(got, want) {
+					if got := attrMap(e.Attributes); !maps.Equal(got, want) {
 						t.Errorf("%s attributes = %v, want %v", e.Name, got, want)
 					}
 				}
