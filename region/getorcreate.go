@@ -33,21 +33,42 @@ type Creator[V any] func(ctx context.Context) (V, error)
 // when its own ctx ends, with ctx's error; the creation goes on for the
 // others.
 func GetOrCreate[V any](ctx context.Context, r *Region, key string, create Creator[V], opts ...CallOption) (V, error) {
-	// tryFastHit, written out: a call here costs a hit most of a
-	// nanosecond.
+	// tryFastHit, written out: each call a hit goes through costs it about
+	// a nanosecond, a twentieth of the hit.
 	if c := r.cfg.Load(); c != nil && len(opts) == 0 && c.fast {
-		if v, ok := fastHit[V](ctx, r, c, c.mangle(key)); ok {
-			return v, nil
+		k := c.mangle(key)
+		if e, ok := c.reader.GetEntry(ctx, k); ok && e.Meta.Version == valueVersion && len(e.Meta.Tags) == 0 && c.fresh(e.Meta.Created.UnixNano(), r.nowNano()) {
+			if v, ok := e.Value.(V); ok {
+				r.stats.hits.inc()
+				if r.observer != nil {
+					r.observeKey(ctx, EventHit, k)
+				}
+				return v, nil
+			}
 		}
 	}
 	return getOrCreate(ctx, r, key, create, opts)
 }
 
-// tryFastHit serves key through fastHit when the call and the region allow
-// it (no options, a configured region whose plain hits may take it).
+// tryFastHit serves the commonest hit in one function: a call with no
+// options on a region whose in-process store holds Go values, with local
+// invalidation and a fixed expiration ([config.fast]). It is lookup and
+// judge cut down to that case, and reports false for anything but a fresh,
+// untagged entry of type V; the caller then takes the general path, which
+// reads the key again and judges it in full (and the same way: a hit here
+// is a hit there).
 func tryFastHit[V any](ctx context.Context, r *Region, key string, opts []CallOption) (V, bool) {
 	if c := r.cfg.Load(); c != nil && len(opts) == 0 && c.fast {
-		return fastHit[V](ctx, r, c, c.mangle(key))
+		k := c.mangle(key)
+		if e, ok := c.reader.GetEntry(ctx, k); ok && e.Meta.Version == valueVersion && len(e.Meta.Tags) == 0 && c.fresh(e.Meta.Created.UnixNano(), r.nowNano()) {
+			if v, ok := e.Value.(V); ok {
+				r.stats.hits.inc()
+				if r.observer != nil {
+					r.observeKey(ctx, EventHit, k)
+				}
+				return v, true
+			}
+		}
 	}
 	var zero V
 	return zero, false

@@ -536,26 +536,34 @@ func TestFastHitAgreesWithGeneralPath(t *testing.T) {
 		prepare func(t *testing.T, r *region.Region, clk *clock.Manual, key string)
 		want    string // "" when an error is wanted
 		wantErr error
+		start   time.Time // the clock when the value is set; zero: t0
 	}{
-		{"fresh", func(*testing.T, *region.Region, *clock.Manual, string) {}, "old", nil},
-		{"expired", func(_ *testing.T, _ *region.Region, clk *clock.Manual, _ string) { clk.Advance(2 * time.Minute) }, "new", nil},
+		{"fresh", func(*testing.T, *region.Region, *clock.Manual, string) {}, "old", nil, time.Time{}},
+		{"at its expiration", func(_ *testing.T, _ *region.Region, clk *clock.Manual, _ string) { clk.Advance(time.Minute) }, "old", nil, time.Time{}},
+		{"hard-invalidated as it was made", func(t *testing.T, r *region.Region, _ *clock.Manual, _ string) {
+			if err := r.Invalidate(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		}, "old", nil, time.Time{}},
+		{"made before 1970", func(*testing.T, *region.Region, *clock.Manual, string) {}, "old", nil, time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"expired", func(_ *testing.T, _ *region.Region, clk *clock.Manual, _ string) { clk.Advance(2 * time.Minute) }, "new", nil, time.Time{}},
 		{"soft-invalidated", func(t *testing.T, r *region.Region, clk *clock.Manual, _ string) {
 			clk.Advance(time.Second)
 			if err := r.Invalidate(ctx, false); err != nil {
 				t.Fatal(err)
 			}
-		}, "new", nil},
+		}, "new", nil, time.Time{}},
 		{"hard-invalidated", func(t *testing.T, r *region.Region, clk *clock.Manual, _ string) {
 			clk.Advance(time.Second)
 			if err := r.Invalidate(ctx, true); err != nil {
 				t.Fatal(err)
 			}
-		}, "new", nil},
+		}, "new", nil, time.Time{}},
 		{"another type", func(t *testing.T, r *region.Region, _ *clock.Manual, key string) {
 			if err := region.Set(ctx, r, key, 42); err != nil {
 				t.Fatal(err)
 			}
-		}, "", region.ErrTypeMismatch},
+		}, "", region.ErrTypeMismatch, time.Time{}},
 		{"tag invalidated", func(t *testing.T, r *region.Region, _ *clock.Manual, key string) {
 			// The entry is remade by a tagged call; an untagged call still
 			// checks its tags.
@@ -565,36 +573,60 @@ func TestFastHitAgreesWithGeneralPath(t *testing.T) {
 			if err := r.InvalidateTags(ctx, "t"); err != nil {
 				t.Fatal(err)
 			}
-		}, "new", nil},
+		}, "new", nil, time.Time{}},
+	}
+	// The fast path has two copies, GetOrCreate's and Func.Call's.
+	paths := []struct {
+		name string
+		get  func(r *region.Region, f *region.Func[string, string], key string) (string, error)
+	}{
+		{"GetOrCreate fast", func(r *region.Region, _ *region.Func[string, string], key string) (string, error) {
+			return region.GetOrCreate(ctx, r, key, func(context.Context) (string, error) { return "new", nil })
+		}},
+		{"general", func(r *region.Region, _ *region.Func[string, string], key string) (string, error) {
+			return region.GetOrCreate(ctx, r, key, func(context.Context) (string, error) { return "new", nil }, same)
+		}},
+		{"Func.Call fast", func(_ *region.Region, f *region.Func[string, string], _ string) (string, error) {
+			return f.Call(ctx, "a")
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got [2]region.Stats
-			var vals [2]string
-			var errs [2]error
-			for i, opts := range [][]region.CallOption{nil, {same}} {
+			got := make([]region.Stats, len(paths))
+			vals := make([]string, len(paths))
+			errs := make([]error, len(paths))
+			for i, p := range paths {
 				r, clk := setup(t, region.Config{Expiration: time.Minute})
-				const key = "k"
+				if !tc.start.IsZero() {
+					clk.Set(tc.start)
+				}
+				f, err := region.CacheOnArguments(r, func(context.Context, string) (string, error) { return "new", nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+				key := f.Key("a")
 				if err := region.Set(ctx, r, key, "old"); err != nil {
 					t.Fatal(err)
 				}
 				tc.prepare(t, r, clk, key)
-				vals[i], errs[i] = region.GetOrCreate(ctx, r, key, func(context.Context) (string, error) { return "new", nil }, opts...)
+				vals[i], errs[i] = p.get(r, f, key)
 				got[i] = r.Stats()
 			}
-			for i, path := range []string{"fast", "general"} {
+			for i, p := range paths {
 				if tc.wantErr != nil {
 					if !errors.Is(errs[i], tc.wantErr) {
-						t.Errorf("%s path: error %v, want %v", path, errs[i], tc.wantErr)
+						t.Errorf("%s: error %v, want %v", p.name, errs[i], tc.wantErr)
 					}
 					continue
 				}
 				if errs[i] != nil || vals[i] != tc.want {
-					t.Errorf("%s path: %q, %v; want %q", path, vals[i], errs[i], tc.want)
+					t.Errorf("%s: %q, %v; want %q", p.name, vals[i], errs[i], tc.want)
 				}
 			}
-			if got[0] != got[1] {
-				t.Errorf("stats differ:\nfast    %+v\ngeneral %+v", got[0], got[1])
+			for i := 1; i < len(paths); i++ {
+				if got[i] != got[0] {
+					t.Errorf("stats differ:\n%-16s %+v\n%-16s %+v", paths[0].name, got[0], paths[i].name, got[i])
+				}
 			}
 		})
 	}

@@ -89,13 +89,7 @@ func (l *LocalInvalidation) Invalidate(_ context.Context, hard bool) error {
 
 // Invalidated compares created with the recorded times.
 func (l *LocalInvalidation) Invalidated(created time.Time) Invalidation {
-	return l.invalidatedNano(created.UnixNano())
-}
-
-// invalidatedNano is Invalidated for a creation time in Unix nanoseconds,
-// small enough to inline into the hit paths.
-func (l *LocalInvalidation) invalidatedNano(created int64) Invalidation {
-	return invalidatedAt(created, l.hard.Load(), l.soft.Load())
+	return invalidatedAt(created.UnixNano(), l.hard.Load(), l.soft.Load())
 }
 
 // invalidatedAt classifies a value created at created given the times (all

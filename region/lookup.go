@@ -211,34 +211,15 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 	return vals, sts, states, nil
 }
 
-// fastHit serves the commonest hit, a call with no options on a region
-// whose in-process store holds Go values, with local invalidation and a
-// fixed expiration, in one function: it is lookup and judge cut down to
-// that case. It reports false for anything but a fresh, untagged entry of
-// type V, and the caller then takes the general path, which reads the key
-// again and judges it in full (and the same way: a hit here is a hit
-// there).
-func fastHit[V any](ctx context.Context, r *Region, c *config, k string) (V, bool) {
-	var zero V
-	e, ok := c.reader.GetEntry(ctx, k)
-	if !ok || e.Meta.Version != valueVersion || len(e.Meta.Tags) != 0 || e.Value == nil {
-		return zero, false
-	}
-	v, ok := e.Value.(V)
-	if !ok {
-		return zero, false
-	}
-	created := e.Meta.Created.UnixNano()
-	if c.local.invalidatedNano(created) != NotInvalidated || expired(r.nowNano(), created, c.expiration) {
-		return zero, false
-	}
-	// r.hit, written out: it is too large to inline, and a call here is a
-	// good part of the hit's cost.
-	r.stats.hits.inc()
-	if r.observer != nil {
-		r.observeKey(ctx, EventHit, k)
-	}
-	return v, true
+// fresh judges a creation time (Unix nanoseconds) on the fast hit paths
+// (GetOrCreate and tryFastHit): for created >= 0 it is exactly
+// invalidatedAt(created, hard, soft) == NotInvalidated && !expired(now,
+// created, c.expiration) with the local invalidation's times, and it errs
+// only towards false (a value created before 1970 is left to the general
+// path). It inlines; a check of the whole entry would not, and a call
+// costs a hit a nanosecond.
+func (c *config) fresh(created, now int64) bool {
+	return created >= c.local.hard.Load() && created >= c.local.soft.Load() && !expired(now, created, c.expiration)
 }
 
 // judge decides whether a stored entry is fresh, stale or as good as

@@ -64,7 +64,7 @@ type config struct {
 	invalidation   InvalidationStrategy
 	local          *LocalInvalidation  // invalidation, when it is the local one: called directly on hits
 	reader         backend.EntryReader // backend, when it hands out entries without a copy
-	fast           bool                // plain hits can take fastHit (see there)
+	fast           bool                // plain hits can take tryFastHit (see there)
 	mangler        backend.KeyMangler  // resolved: the region's, else the backend's
 	serializer     backend.Serializer  // nil: the backend stores Go values
 	storeTTL       time.Duration
