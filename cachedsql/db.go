@@ -9,7 +9,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/jmoiron/sqlx/reflectx"
 
-	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
 	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -324,13 +323,23 @@ func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 // CacheKey returns the key under which the DB caches the result of query
 // with args (after the region's key mangling, the backend sees another),
 // for [region.Region.KeyIsLocked], Delete and the like; an error when the
-// query is not cacheable or an argument has no stable key.
+// query is not cacheable or an argument has no stable key. It is the key
+// of a read whose context names no tags; [DB.CacheKeyContext] gives that
+// of a read made with a given context.
 func (db *DB) CacheKey(query string, args ...any) (string, error) {
+	return db.CacheKeyContext(context.Background(), query, args...)
+}
+
+// CacheKeyContext is [DB.CacheKey] for a read made with ctx: the tags ctx
+// carries ([ContextWithTags]) are part of a key, so the same query read
+// with other tags is cached under another.
+func (db *DB) CacheKeyContext(ctx context.Context, query string, args ...any) (string, error) {
 	an := db.e.analyze(query)
 	if !an.a.Cacheable {
 		return "", fmt.Errorf("%w: not a cacheable read (%s)", ErrNotCacheable, an.a.Reason)
 	}
-	return rowset.Key(db.e.s.namespace, an.a.Normalized, args)
+	key, _, err := db.e.key(an, args, callFrom(ctx))
+	return key, err
 }
 
 // Tag returns the name under which the DB keeps the caller's tag name:

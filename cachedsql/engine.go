@@ -274,6 +274,18 @@ func (e *engine) readTags(an *analysis, c call) []string {
 	return slices.Compact(out)
 }
 
+// key returns the cache key of a cacheable read with args a, and its tags
+// when the caller named some (nil otherwise: the read's own, an.readTags).
+// A key is asked for with one set of tags: the same query with other tags
+// from the caller is another entry, whose key covers them.
+func (e *engine) key(an *analysis, a []any, c call) (key string, callerTags []string, err error) {
+	if len(c.tags) > 0 {
+		callerTags = e.readTags(an, c)
+	}
+	key, err = rowset.Key(e.s.namespace, an.a.Normalized, a, callerTags...)
+	return key, callerTags, err
+}
+
 // cacheable reports whether a read may be served from the cache.
 func (e *engine) cacheable(an *analysis, c call) bool {
 	return an.a.Cacheable && !c.skip && (c.use || !e.s.onlyOnRequest)
@@ -287,17 +299,13 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 // A nil set means the result was too large to cache: the caller runs it
 // itself.
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
-	// A key is asked for with one set of tags: the same query with other
-	// tags from the caller is another entry, whose key covers them.
-	tagged := an.tagged
-	var callerTags []string
-	if len(c.tags) > 0 {
-		callerTags = e.readTags(an, c)
-		tagged = region.WithTags(callerTags...)
-	}
-	key, err := rowset.Key(e.s.namespace, an.a.Normalized, a, callerTags...)
+	key, callerTags, err := e.key(an, a, c)
 	if err != nil {
 		return nil, errUncacheable{err}
+	}
+	tagged := an.tagged
+	if callerTags != nil {
+		tagged = region.WithTags(callerTags...)
 	}
 	// The options a plain hit needs are made once, not on every call.
 	expiration := e.ttlOpt

@@ -168,3 +168,36 @@ func TestCallerTagsAreAnotherEntry(t *testing.T) {
 		t.Fatalf("%d queries for one query read with and without tags, alternating; want 2 (one each)", c)
 	}
 }
+
+// CacheKeyContext names the entry of a read made with tags; CacheKey that
+// of the read without, and the two differ.
+func TestCacheKeyContextCoversCallerTags(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := context.Background()
+	tagged := cachedsql.ContextWithTags(ctx, "item:1")
+	q := "SELECT name FROM items WHERE id = $1"
+	var name string
+	if err := db.GetContext(tagged, &name, q, 1); err != nil {
+		t.Fatal(err)
+	}
+	withTags, err := db.CacheKeyContext(tagged, q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := db.CacheKey(q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withTags == plain {
+		t.Fatalf("CacheKeyContext with tags = CacheKey without = %q", plain)
+	}
+	if _, ok, _ := region.Get[any](ctx, db.Region(), withTags); !ok {
+		t.Fatal("nothing cached under CacheKeyContext's key for the tagged read")
+	}
+	if _, ok, _ := region.Get[any](ctx, db.Region(), plain); ok {
+		t.Fatal("something cached under CacheKey's key, though only the tagged read ran")
+	}
+	if k, err := db.CacheKeyContext(ctx, q, 1); err != nil || k != plain {
+		t.Fatalf("CacheKeyContext with no tags = %q, %v; want CacheKey's %q", k, err, plain)
+	}
+}
