@@ -116,7 +116,13 @@ func TestCrossProcessLock(t *testing.T) {
 	shared, _ := memory.New(memory.Options{})
 	ctx := context.Background()
 	regionA, clk := setup(t, region.Config{Backend: newLockingStore(t, table, shared), Expiration: time.Minute})
-	regionB, _ := setup(t, region.Config{Backend: newLockingStore(t, table, shared), Expiration: time.Minute}, region.WithClock(clk))
+	var remoteWaits atomic.Int64 // B's lock-wait events marked Remote
+	regionB, _ := setup(t, region.Config{Backend: newLockingStore(t, table, shared), Expiration: time.Minute}, region.WithClock(clk),
+		region.WithObserver(region.ObserverFunc(func(_ context.Context, e region.Event) {
+			if e.Kind == region.EventLockWait && e.Remote {
+				remoteWaits.Add(1)
+			}
+		})))
 
 	started, release := make(chan struct{}), make(chan struct{})
 	aDone := make(chan string)
@@ -148,6 +154,10 @@ func TestCrossProcessLock(t *testing.T) {
 	}
 	if v := <-bDone; v != "made by A" || bCalls.Load() != 0 {
 		t.Fatalf("B got %q with %d creator calls; want A's value and none", v, bCalls.Load())
+	}
+	if st := regionB.Stats(); st.LockWaits != 1 || st.RemoteLockWaits != 1 || remoteWaits.Load() != 1 {
+		t.Fatalf("B waited on A's lock: LockWaits %d, RemoteLockWaits %d, remote lock-wait events %d; want 1 each",
+			st.LockWaits, st.RemoteLockWaits, remoteWaits.Load())
 	}
 
 	// Stale value: B serves it at once while A holds the lock.

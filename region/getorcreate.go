@@ -363,9 +363,10 @@ func (r *Region) lockBackend(ctx context.Context, c *config, k string, tryOnly b
 		return nil, false, nil
 	}
 	r.stats.lockWaits.Add(1)
+	r.stats.remoteLockWaits.Add(1)
 	start := time.Now()
 	err = m.Lock(ctx)
-	r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(start), Err: err})
+	r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(start), Err: err, Remote: true})
 	if err == nil {
 		return m, true, nil
 	}

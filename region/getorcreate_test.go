@@ -153,6 +153,9 @@ func TestStampedeOnMissingKey(t *testing.T) {
 	if c := calls.Load(); c != 1 {
 		t.Fatalf("creator ran %d times for %d concurrent callers, want 1", c, n)
 	}
+	if st := r.Stats(); st.LockWaits != n-1 || st.RemoteLockWaits != 0 {
+		t.Fatalf("LockWaits %d, RemoteLockWaits %d; want %d waits in this process and none on a backend lock", st.LockWaits, st.RemoteLockWaits, n-1)
+	}
 }
 
 // On a stale key with a slow creator, every caller but the one creating

@@ -23,6 +23,9 @@ type Stats struct {
 	// LockWaits counts the times a caller waited for another's creation,
 	// in this process or, through the backend's lock, in another.
 	LockWaits int64
+	// RemoteLockWaits counts those of LockWaits spent on the backend's
+	// lock, waiting for another process's creation.
+	RemoteLockWaits int64
 	// BackendErrors counts failed backend calls (get, set, delete, lock).
 	BackendErrors int64
 	// DecodeErrors counts stored values that could not be decoded and
@@ -43,23 +46,25 @@ type counters struct {
 	hits, misses, stale                            striped
 	created, createErrors, lockWaits, backendErrs  atomic.Int64
 	decodeErrs, asyncQueued, asyncRejected, invals atomic.Int64
+	remoteLockWaits                                atomic.Int64
 }
 
 func newCounters() *counters { return new(counters) }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Hits:          c.hits.value(),
-		Misses:        c.misses.value(),
-		StaleServed:   c.stale.value(),
-		Created:       c.created.Load(),
-		CreateErrors:  c.createErrors.Load(),
-		LockWaits:     c.lockWaits.Load(),
-		BackendErrors: c.backendErrs.Load(),
-		DecodeErrors:  c.decodeErrs.Load(),
-		AsyncQueued:   c.asyncQueued.Load(),
-		AsyncRejected: c.asyncRejected.Load(),
-		Invalidations: c.invals.Load(),
+		Hits:            c.hits.value(),
+		Misses:          c.misses.value(),
+		StaleServed:     c.stale.value(),
+		Created:         c.created.Load(),
+		CreateErrors:    c.createErrors.Load(),
+		LockWaits:       c.lockWaits.Load(),
+		RemoteLockWaits: c.remoteLockWaits.Load(),
+		BackendErrors:   c.backendErrs.Load(),
+		DecodeErrors:    c.decodeErrs.Load(),
+		AsyncQueued:     c.asyncQueued.Load(),
+		AsyncRejected:   c.asyncRejected.Load(),
+		Invalidations:   c.invals.Load(),
 	}
 }
 
@@ -111,6 +116,9 @@ type Event struct {
 	Err error
 	// Hard tells a hard invalidation from a soft one.
 	Hard bool
+	// Remote marks a lock wait on the backend's lock, for another
+	// process's creation, from one for a creation in this process.
+	Remote bool
 }
 
 // Observer is told of everything a region does, for metrics, tracing and

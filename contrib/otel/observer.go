@@ -27,6 +27,9 @@ const (
 	CacheKeyHashKey = attribute.Key("dogpile.key_hash")
 	// HardKey tells a hard invalidation from a soft one.
 	HardKey = attribute.Key("dogpile.hard")
+	// RemoteKey marks a lock wait on the backend's lock, for another
+	// process's creation.
+	RemoteKey = attribute.Key("dogpile.remote")
 	// ErrorMessageKey is the error of a failure event
 	// (OpenTelemetry's error.message).
 	ErrorMessageKey = attribute.Key("error.message")
@@ -134,8 +137,11 @@ func (o *Observer) attributes(e region.Event) []attribute.KeyValue {
 			attrs = append(attrs, CacheKeyHashKey.String(hashKey(e.Key)))
 		}
 	}
-	if e.Kind == region.EventInvalidated {
+	switch e.Kind {
+	case region.EventInvalidated:
 		attrs = append(attrs, HardKey.Bool(e.Hard))
+	case region.EventLockWait:
+		attrs = append(attrs, RemoteKey.Bool(e.Remote))
 	}
 	return attrs
 }

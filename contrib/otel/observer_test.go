@@ -240,6 +240,9 @@ func TestLockWaitSpans(t *testing.T) {
 		if d := w.EndTime().Sub(w.StartTime()); d < 3*time.Millisecond {
 			t.Errorf("lock-wait span lasted %v, want 3ms or more", d)
 		}
+		if got := attrMap(w.Attributes())[dogpileotel.RemoteKey]; got != "false" {
+			t.Errorf("lock-wait span %s = %q, want false (a wait in this process)", dogpileotel.RemoteKey, got)
+		}
 	}
 	if n := len(tr.ended(dogpileotel.CreateSpanName)); n != 1 {
 		t.Errorf("%d creation spans, want 1", n)

@@ -79,6 +79,8 @@ func NewCollector(o Options) *Collector {
 				func(s region.Stats) int64 { return s.CreateErrors }),
 			counter("lock_waits_total", "Times a caller waited for another's creation, in this process or through the backend's lock.",
 				func(s region.Stats) int64 { return s.LockWaits }),
+			counter("remote_lock_waits_total", "Those of lock_waits_total spent on the backend's lock, waiting for another process's creation.",
+				func(s region.Stats) int64 { return s.RemoteLockWaits }),
 			counter("backend_errors_total", "Failed backend calls (get, set, delete, lock).",
 				func(s region.Stats) int64 { return s.BackendErrors }),
 			counter("decode_errors_total", "Stored values that could not be decoded and were treated as misses.",

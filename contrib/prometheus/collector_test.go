@@ -86,9 +86,9 @@ dogpile_region_stale_served_total{region="users",service="shop"} 0
 	); err != nil {
 		t.Fatal(err)
 	}
-	// 11 region counters and one histogram with two series (ok, error).
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 13 {
-		t.Fatalf("GatherAndCount = %d, %v; want 13 series", n, err)
+	// 12 region counters and one histogram with two series (ok, error).
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 14 {
+		t.Fatalf("GatherAndCount = %d, %v; want 14 series", n, err)
 	}
 }
 
@@ -113,6 +113,7 @@ func TestCollectorScrape(t *testing.T) {
 		`dogpile_region_creations_total{region="users"}`:                                        "2",
 		`dogpile_region_creation_errors_total{region="users"}`:                                  "1",
 		`dogpile_region_lock_waits_total{region="users"}`:                                       "0",
+		`dogpile_region_remote_lock_waits_total{region="users"}`:                                "0",
 		`dogpile_region_backend_errors_total{region="users"}`:                                   "0",
 		`dogpile_region_decode_errors_total{region="users"}`:                                    "0",
 		`dogpile_region_invalidations_total{region="users"}`:                                    "1",
@@ -292,6 +293,7 @@ func TestLockWaitHistogram(t *testing.T) {
 
 	expectSeries(t, scrape(t, reg), map[string]string{
 		`dogpile_region_lock_waits_total{region="slow"}`:                             "3",
+		`dogpile_region_remote_lock_waits_total{region="slow"}`:                      "0",
 		`dogpile_region_lock_wait_duration_seconds_count{region="slow"}`:             "3",
 		`dogpile_region_lock_wait_duration_seconds_bucket{region="slow",le="0.001"}`: "0",
 		`dogpile_region_lock_wait_duration_seconds_bucket{region="slow",le="60"}`:    "3",
@@ -510,10 +512,10 @@ func TestCollectAndLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
-	// 11 region counters, 5 pool series, 2 tag-protocol series, and a
+	// 12 region counters, 5 pool series, 2 tag-protocol series, and a
 	// creation histogram with two series.
-	if n := testutil.CollectAndCount(c); n != 20 {
-		t.Errorf("CollectAndCount = %d, want 20", n)
+	if n := testutil.CollectAndCount(c); n != 21 {
+		t.Errorf("CollectAndCount = %d, want 21", n)
 	}
 }
 

@@ -84,6 +84,7 @@
 //	   dogpile_region_hits_total{region="redis_example"} 2
 //	   dogpile_region_lock_waits_total{region="redis_example"} 9
 //	   dogpile_region_misses_total{region="redis_example"} 13
+//	   dogpile_region_remote_lock_waits_total{region="redis_example"} 0
 package main
 
 import (
@@ -130,6 +131,7 @@ var metricNames = []string{
 	"dogpile_region_misses_total",
 	"dogpile_region_creations_total",
 	"dogpile_region_lock_waits_total",
+	"dogpile_region_remote_lock_waits_total",
 	"dogpile_region_creation_duration_seconds_count",
 }
 

@@ -182,6 +182,7 @@ func TestServe(t *testing.T) {
 		`dogpile_region_misses_total{region="redis_example"} 13`,
 		`dogpile_region_creations_total{region="redis_example"} 4`,
 		`dogpile_region_lock_waits_total{region="redis_example"} 9`,
+		`dogpile_region_remote_lock_waits_total{region="redis_example"} 0`,
 		`dogpile_region_creation_duration_seconds_count{region="redis_example",result="ok"} 4`,
 		`dogpile_region_lock_wait_duration_seconds_count{region="redis_example"} 9`,
 		`dogpile_region_backend_errors_total{region="redis_example"} 0`,
