@@ -87,18 +87,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	database := flags.String("database", "", "")
 	schema := flags.String("schema", migrations.DefaultSchema, "")
 	channel := flags.String("channel", migrations.DefaultChannel, "")
-	parse := func(args []string) bool {
-		if err := flags.Parse(args); err != nil {
-			return false
+	// parse returns the exit status when the flags end the run: 0 after
+	// -h (the usage is printed), 2 after a mistake.
+	parse := func(args []string) (status int, done bool) {
+		switch err := flags.Parse(args); {
+		case errors.Is(err, flag.ErrHelp):
+			return 0, true
+		case err != nil:
+			return 2, true
 		}
-		return true
+		return 0, false
 	}
 
-	if !parse(args) {
-		if slices.Contains(args, "-h") || slices.Contains(args, "-help") || slices.Contains(args, "--help") {
-			return 0
-		}
-		return 2
+	if status, done := parse(args); done {
+		return status
 	}
 	if flags.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
@@ -114,8 +116,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "dogpile-migrate: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
-	if !parse(flags.Args()[1:]) { // flags may follow the command
-		return 2
+	if status, done := parse(flags.Args()[1:]); done { // flags may follow the command
+		return status
 	}
 	tables := flags.Args()
 	switch {

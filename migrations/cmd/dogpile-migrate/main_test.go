@@ -50,6 +50,8 @@ func TestUsageErrors(t *testing.T) {
 		{"no command", "", nil, 2, "", "usage: dogpile-migrate [flags] command"},
 		{"help", "", []string{"help"}, 0, usage, ""},
 		{"-h", "", []string{"-h"}, 0, "", "usage: dogpile-migrate"},
+		{"-h after the command", "", []string{"up", "-h"}, 0, "", "usage: dogpile-migrate"},
+		{"-help after the command", "", []string{"watch", "-help"}, 0, "", "usage: dogpile-migrate"},
 		{"unknown command", "", []string{"migrate"}, 2, "", `dogpile-migrate: unknown command "migrate"`},
 		{"unknown flag", "", []string{"-db", "x", "up"}, 2, "", "flag provided but not defined: -db"},
 		{"no database", "", []string{"status"}, 2, "", "dogpile-migrate status: no database: pass -database URL or set DATABASE_URL\n"},
