@@ -16,7 +16,10 @@
 // for SQL queries through cachedsql ([cachedsql.ContextWithTags],
 // [cachedsql.DB.InvalidateTags]), on SQLite in a temporary file: another
 // program changes a user's orders, the cache is told of it, and only that
-// user's queries run again.
+// user's queries run again. Part 3 tags a cached function's values with
+// the name [cachedsql.DB.Tag] gives a user's tag, so that one
+// [cachedsql.DB.InvalidateTags] invalidates the function's values and the
+// queries together.
 //
 // # Output
 //
@@ -39,6 +42,15 @@
 //	   invalidated user:5
 //	   user 5: Ada, orders: 3, total: 45 (3 queries on the database)
 //	   user 7: Grace, orders: 1, total: 12 (0 queries on the database)
+//	part 3: a cached function shares the tag with the queries (DB.Tag)
+//	   user 5: gold customer (made, from the cached total)
+//	   user 7: silver customer (made, from the cached total)
+//	   another program adds an order of 30 for user 7, past the cache
+//	   user 5: gold customer (cached)
+//	   user 7: silver customer (cached)
+//	   invalidated user:7
+//	   user 5: gold customer (cached)
+//	   user 7: gold customer (made, the total read from the database)
 package main
 
 import (
@@ -195,5 +207,69 @@ func queries(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w, "   invalidated", userTag(5))
+	if err := showBoth(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "part 3: a cached function shares the tag with the queries (DB.Tag)")
+	return shared(ctx, w, db)
+}
+
+// shared caches a function of the user's orders on the DB's region. Its
+// values carry db.Tag(user:<id>), the name under which the DB keeps the
+// caller's tag user:<id>, so db.InvalidateTags(user:<id>) reaches them as
+// well as the user's tagged queries.
+func shared(ctx context.Context, w io.Writer, db *cachedsql.DB) error {
+	level := region.MustCacheOnArguments(db.Region(), func(ctx context.Context, id int) (string, error) {
+		// The query inside carries the user's tag too: invalidating the
+		// function's value alone would make it again from a stale total.
+		var total int
+		if err := db.GetContext(cachedsql.ContextWithTags(ctx, userTag(id)), &total,
+			"SELECT coalesce(sum(total), 0) FROM orders WHERE user_id = $1", id); err != nil {
+			return "", err
+		}
+		if total >= 40 {
+			return "gold", nil
+		}
+		return "silver", nil
+	}, region.FuncName("customer_level"))
+
+	show := func(id int) error {
+		st := db.Region().Stats()
+		v, err := level.Call(ctx, id, region.WithTags(db.Tag(userTag(id))))
+		if err != nil {
+			return err
+		}
+		after := db.Region().Stats()
+		// Created counts the function's value and the query it ran.
+		how := "cached"
+		switch after.Created - st.Created {
+		case 1:
+			how = "made, from the cached total"
+		case 2:
+			how = "made, the total read from the database"
+		}
+		fmt.Fprintf(w, "   user %d: %s customer (%s)\n", id, v, how)
+		return nil
+	}
+	showBoth := func() error {
+		if err := show(5); err != nil {
+			return err
+		}
+		return show(7)
+	}
+	if err := showBoth(); err != nil {
+		return err
+	}
+	if _, err := db.Inner().ExecContext(ctx, "INSERT INTO orders (user_id, total) VALUES (7, 30)"); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   another program adds an order of 30 for user 7, past the cache")
+	if err := showBoth(); err != nil {
+		return err
+	}
+	if err := db.InvalidateTags(ctx, userTag(7)); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   invalidated", userTag(7))
 	return showBoth()
 }
