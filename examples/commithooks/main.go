@@ -151,21 +151,16 @@ func run(w io.Writer) error {
 	}
 
 	fmt.Fprintln(w, "step 2: a transaction adds a book and commits")
-	refreshed := make(chan error, 2)
-	if err := addBook(ctx, db, w, "Ulysses", 5, true, func(tx *cachedsql.Tx) {
-		// Made again on the DB's runner once the commit is done. (waitFor
-		// only lets this program print in order: a program would not wait.)
-		tx.RefreshAfterCommit(
-			waitFor(db.RefreshQuery(booksQuery, "books"), refreshed),
-			waitFor(cachedsql.RefreshFunc(getSomeData, "books"), refreshed),
-		)
-	}); err != nil {
+	tx, err := addBook(ctx, db, w, "Ulysses", 5, true, func(tx *cachedsql.Tx) {
+		// Made again on the DB's runner once the commit is done.
+		tx.RefreshAfterCommit(db.RefreshQuery(booksQuery, "books"), cachedsql.RefreshFunc(getSomeData, "books"))
+	})
+	if err != nil {
 		return err
 	}
-	for range 2 {
-		if err := <-refreshed; err != nil {
-			return err
-		}
+	// Only so that this program prints in order: a program would not wait.
+	if err := tx.WaitRefreshes(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintln(w, "   tx committed; both refreshed in the background after the commit")
 	if err := show(); err != nil {
@@ -174,7 +169,7 @@ func run(w io.Writer) error {
 
 	fmt.Fprintln(w, "step 3: a transaction adds a book and rolls back")
 	before := data.Stats().Created + db.Region().Stats().Created
-	if err := addBook(ctx, db, w, "Walden", 8, false, func(tx *cachedsql.Tx) {
+	if _, err := addBook(ctx, db, w, "Walden", 8, false, func(tx *cachedsql.Tx) {
 		tx.RefreshAfterCommit(db.RefreshQuery(booksQuery, "books"), cachedsql.RefreshFunc(getSomeData, "books"))
 	}); err != nil {
 		return err
@@ -187,16 +182,16 @@ func run(w io.Writer) error {
 }
 
 // addBook adds a book in a transaction, with the hooks of a program that
-// keeps a search index, and commits it or rolls it back. refresh registers
-// the refreshes.
-func addBook(ctx context.Context, db *cachedsql.DB, w io.Writer, title string, price int, commit bool, refresh func(*cachedsql.Tx)) error {
+// keeps a search index, and commits it or rolls it back; it returns the
+// ended transaction. refresh registers the refreshes.
+func addBook(ctx context.Context, db *cachedsql.DB, w io.Writer, title string, price int, commit bool, refresh func(*cachedsql.Tx)) (*cachedsql.Tx, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO items (category, title, price) VALUES ('books', $1, $2)", title, price); err != nil {
 		tx.Rollback()
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(w, "   tx: INSERT", title)
 	// Hooks run on the goroutine that commits or rolls back, after the
@@ -209,16 +204,7 @@ func addBook(ctx context.Context, db *cachedsql.DB, w io.Writer, title string, p
 	})
 	refresh(tx)
 	if commit {
-		return tx.Commit()
+		return tx, tx.Commit()
 	}
-	return tx.Rollback()
-}
-
-// waitFor wraps r so that its outcome is sent on done once it has run.
-func waitFor(r cachedsql.Refresher, done chan<- error) cachedsql.Refresher {
-	return cachedsql.RefresherFunc(func(ctx context.Context) error {
-		err := r.Refresh(ctx)
-		done <- err
-		return err
-	})
+	return tx, tx.Rollback()
 }
