@@ -79,12 +79,12 @@
 //	   all 30 goroutines got 3 items
 //	   queries on the database: A 1, B 0, C 0
 //	5. A's metrics, as curl http://127.0.0.1:19191/metrics shows them (some of the lines)
-//	   dogpile_region_creation_duration_seconds_count{region="redis_example",result="ok"} 4
-//	   dogpile_region_creations_total{region="redis_example"} 4
-//	   dogpile_region_hits_total{region="redis_example"} 2
-//	   dogpile_region_lock_waits_total{region="redis_example"} 9
-//	   dogpile_region_misses_total{region="redis_example"} 13
-//	   dogpile_region_remote_lock_waits_total{region="redis_example"} 0
+//	   dogpile_region_creation_duration_seconds_count{region="cachedsql:redis_example",result="ok"} 4
+//	   dogpile_region_creations_total{region="cachedsql:redis_example"} 4
+//	   dogpile_region_hits_total{region="cachedsql:redis_example"} 2
+//	   dogpile_region_lock_waits_total{region="cachedsql:redis_example"} 9
+//	   dogpile_region_misses_total{region="cachedsql:redis_example"} 13
+//	   dogpile_region_remote_lock_waits_total{region="cachedsql:redis_example"} 0
 package main
 
 import (

@@ -178,17 +178,17 @@ func TestServe(t *testing.T) {
 
 	body := fetch(t, metricsURL)
 	for _, series := range []string{
-		`dogpile_region_hits_total{region="redis_example"} 2`,
-		`dogpile_region_misses_total{region="redis_example"} 13`,
-		`dogpile_region_creations_total{region="redis_example"} 4`,
-		`dogpile_region_lock_waits_total{region="redis_example"} 9`,
-		`dogpile_region_remote_lock_waits_total{region="redis_example"} 0`,
-		`dogpile_region_creation_duration_seconds_count{region="redis_example",result="ok"} 4`,
-		`dogpile_region_lock_wait_duration_seconds_count{region="redis_example"} 9`,
-		`dogpile_region_backend_errors_total{region="redis_example"} 0`,
-		`dogpile_region_decode_errors_total{region="redis_example"} 0`,
-		`dogpile_pool_tasks_done_total{pool="redis_example"} `,
-		`dogpile_invalidation_tags_held{tags="redis_example"} 0`,
+		`dogpile_region_hits_total{region="cachedsql:redis_example"} 2`,
+		`dogpile_region_misses_total{region="cachedsql:redis_example"} 13`,
+		`dogpile_region_creations_total{region="cachedsql:redis_example"} 4`,
+		`dogpile_region_lock_waits_total{region="cachedsql:redis_example"} 9`,
+		`dogpile_region_remote_lock_waits_total{region="cachedsql:redis_example"} 0`,
+		`dogpile_region_creation_duration_seconds_count{region="cachedsql:redis_example",result="ok"} 4`,
+		`dogpile_region_lock_wait_duration_seconds_count{region="cachedsql:redis_example"} 9`,
+		`dogpile_region_backend_errors_total{region="cachedsql:redis_example"} 0`,
+		`dogpile_region_decode_errors_total{region="cachedsql:redis_example"} 0`,
+		`dogpile_pool_tasks_done_total{pool="cachedsql:redis_example"} `,
+		`dogpile_invalidation_tags_held{tags="cachedsql:redis_example"} 0`,
 		`# TYPE dogpile_region_hits_total counter`,
 		`# TYPE dogpile_region_creation_duration_seconds histogram`,
 	} {

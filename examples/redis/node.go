@@ -35,8 +35,8 @@ type setup struct {
 	KeyPrefix string `json:"key_prefix"`
 }
 
-// node is one process of the example: a cachedsql.DB caching in a region
-// of its own on the two-tier store, with the shared invalidation strategy.
+// node is one process of the example: a cachedsql.DB caching on the
+// two-tier store, with the shared invalidation strategy.
 // The parent (A) holds one, and so does each worker (B, C). Its methods
 // are called one at a time.
 type node struct {
@@ -45,8 +45,6 @@ type node struct {
 	db     *cachedsql.DB
 	store  *tiered.Store
 	shared *invalidation.Shared
-	tags   *invalidation.Tags
-	pool   *region.Pool
 
 	// marks counts, per other process, the marks this one received from
 	// it (see mark); unwatch stops the counting.
@@ -98,33 +96,14 @@ func openNode(ctx context.Context, name string, s setup, observer region.Observe
 	if err != nil {
 		return nil, err
 	}
-	// cachedsql makes a region of its own unless given one; a region with
-	// another invalidation strategy has to be made here, on a tag protocol
-	// over the store, with the pool and expirations the DB's own would
-	// have had.
-	n.tags, err = invalidation.NewTags(n.store, invalidation.Options{OnError: report})
-	if err != nil {
-		return nil, err
-	}
-	n.pool, err = region.NewPool(region.PoolOptions{Workers: 2})
-	if err != nil {
-		return nil, err
-	}
-	r := region.New("redis_example",
-		region.WithRunner(n.pool),
-		region.WithObserver(errorReporter{report: report, next: observer}),
-	)
-	if err := r.Configure(region.Config{
-		Backend:      n.tags,
-		Expiration:   5 * time.Minute,  // a DB's own region has these two
-		StoreTTL:     10 * time.Minute, // stale results stay to be served while new ones are made
-		Invalidation: n.shared,
-	}); err != nil {
-		return nil, err
-	}
+	// The DB caches in a region of its own on the store, as it would with
+	// no options but WithBackend, except that its region-wide
+	// invalidation is the shared strategy.
 	n.db, err = cachedsql.ConnectContext(ctx, s.Driver, s.DSN,
-		cachedsql.WithRegion(r),
+		cachedsql.WithBackend(n.store),
+		cachedsql.WithInvalidation(n.shared),
 		cachedsql.WithNamespace("redis_example"),
+		cachedsql.WithObserver(observer),
 		cachedsql.WithErrorHandler(report),
 	)
 	if err != nil {
@@ -146,22 +125,14 @@ func openNode(ctx context.Context, name string, s setup, observer region.Observe
 }
 
 // close closes what openNode made, the DB first (it delivers the
-// invalidations it still owes through the tags and the store).
+// invalidations it still owes through its tags and the store).
 func (n *node) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	for _, stop := range n.unwatch {
 		stop()
 	}
 	var errs []error
 	if n.db != nil {
 		errs = append(errs, n.db.Close())
-	}
-	if n.pool != nil {
-		errs = append(errs, n.pool.Close(ctx))
-	}
-	if n.tags != nil {
-		errs = append(errs, n.tags.Close(ctx))
 	}
 	if n.shared != nil {
 		errs = append(errs, n.shared.Close())
@@ -343,24 +314,5 @@ func poll(ctx context.Context, limit time.Duration, cond func() (bool, string)) 
 			return ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
-	}
-}
-
-// errorReporter reports the cache failures the region recovers from by
-// itself (which make reads run on the database, and so would make this
-// example's output lie), then passes every event on. A DB's error handler
-// is not told of them when the DB caches in a region of the program's.
-type errorReporter struct {
-	report func(error)
-	next   region.Observer
-}
-
-func (o errorReporter) Observe(ctx context.Context, e region.Event) {
-	switch e.Kind {
-	case region.EventBackendError, region.EventDecodeError:
-		o.report(fmt.Errorf("cache %s: %w", e.Kind, e.Err))
-	}
-	if o.next != nil {
-		o.next.Observe(ctx, e)
 	}
 }
