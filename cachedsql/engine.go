@@ -32,6 +32,7 @@ type engine struct {
 	analyzer *sqlanalysis.Analyzer
 	memo     *otter.Cache[string, *analysis] // statement text → its analysis
 	allTag   string                          // every cached read carries it; an unknown write bumps it
+	views    map[string][]string             // a view's tag → the tags of the tables behind it (WithViews)
 	ttlOpt   region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
 	closers  []func(context.Context) error   // what the engine made and must close
 }
@@ -66,6 +67,11 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		e.analyzer = sqlanalysis.New()
 	}
 	e.allTag = s.namespace + ":*"
+	views, err := e.viewTags(s.views)
+	if err != nil {
+		return nil, err
+	}
+	e.views = views
 	e.ttlOpt = region.WithExpiration(s.ttl)
 	memo, err := otter.New(&otter.Options[string, *analysis]{MaximumSize: max(s.analyses, 16)})
 	if err != nil {
@@ -157,14 +163,14 @@ func (e *engine) analyze(query string) *analysis {
 	plainWrite := len(a.Writes) > 0 && !a.UnknownWrite && a.Kind != sqlanalysis.DDL
 	an.taints = !a.Cacheable && !plainWrite && an.verb == verbNone
 	if a.Cacheable {
-		an.readTags = e.tableTags(a.Reads, e.allTag)
+		an.readTags = e.withViewTables(e.tableTags(a.Reads, e.allTag))
 		an.tagged = region.WithTags(an.readTags...)
 	}
 	switch {
 	case a.UnknownWrite:
 		an.writeTags = []string{e.allTag}
 	case len(a.Writes) > 0:
-		an.writeTags = e.tableTags(a.Writes)
+		an.writeTags = e.withViewTables(e.tableTags(a.Writes))
 	}
 	e.memo.Set(query, an)
 	return an

@@ -29,6 +29,7 @@ type settings struct {
 	observer      region.Observer
 	invalidation  region.InvalidationStrategy
 	analyses      int
+	views         map[string][]string // WithViews: view → the relations it reads
 }
 
 func defaults() settings {

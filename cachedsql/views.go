@@ -1,0 +1,155 @@
+package cachedsql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// WithViews names the tables behind views, so that a read of a view is
+// tagged with them too and a write to one of them invalidates it (the
+// analyzer sees only the view's name in the SQL). Each key is a view and
+// its value the relations its definition reads, named as SQL writes them
+// ("active_users", "sales.orders", `"Odd"."Name"`; unqualified names are in
+// the default schema). A relation that is itself a view brings its own
+// tables along, however deep the nesting. A write to a view (an updatable
+// view's INSERT, UPDATE or DELETE) invalidates the reads of its tables.
+//
+// [PostgresViews] reads the whole map from a PostgreSQL catalog:
+//
+//	views, err := cachedsql.PostgresViews(ctx, sqlDB) // any handle on the database
+//	db, err := cachedsql.Open("pgx", dsn, cachedsql.WithViews(views))
+//
+// A name that is not a table name makes Open fail with [ErrBadOption] (and
+// a DB made by NewDb fail from its first use).
+func WithViews(views map[string][]string) Option {
+	views = maps.Clone(views)
+	for v, tables := range views {
+		views[v] = slices.Clone(tables)
+	}
+	return func(s *settings) { s.views = views }
+}
+
+// viewTags resolves WithViews' map to tags: each view's tag to the sorted
+// tags of every relation behind it, nested views followed through (and a
+// cycle, which PostgreSQL never makes, tolerated).
+func (e *engine) viewTags(views map[string][]string) (map[string][]string, error) {
+	direct := make(map[string][]string, len(views))
+	for view, tables := range views {
+		vt, err := parseTable(view)
+		if err != nil {
+			return nil, fmt.Errorf("%w (WithViews: a view)", err)
+		}
+		tag := e.tableTag(vt)
+		for _, table := range tables {
+			t, err := parseTable(table)
+			if err != nil {
+				return nil, fmt.Errorf("%w (WithViews: a table of view %q)", err, view)
+			}
+			direct[tag] = append(direct[tag], e.tableTag(t))
+		}
+	}
+	out := make(map[string][]string, len(direct))
+	for view := range direct {
+		seen := map[string]bool{view: true}
+		var bases []string
+		todo := slices.Clone(direct[view])
+		for len(todo) > 0 {
+			t := todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+			bases = append(bases, t)
+			todo = append(todo, direct[t]...)
+		}
+		slices.Sort(bases)
+		out[view] = bases
+	}
+	return out, nil
+}
+
+// withViewTables adds to sorted tags the tags of the tables behind those
+// of them that are views, keeping the result sorted and without repeats.
+func (e *engine) withViewTables(tags []string) []string {
+	if len(e.views) == 0 {
+		return tags
+	}
+	out := tags
+	for _, t := range tags {
+		if bases, ok := e.views[t]; ok {
+			if len(out) == len(tags) {
+				out = slices.Clone(tags)
+			}
+			out = append(out, bases...)
+		}
+	}
+	if len(out) == len(tags) {
+		return tags
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// postgresViewsQuery lists, for every view outside the system schemas, the
+// relations its definition reads: the pg_class entries its rewrite rule
+// depends on, but for the view itself. Materialized views are left out:
+// their rows change when they are refreshed, not when their tables are
+// written.
+const postgresViewsQuery = `
+SELECT DISTINCT vn.nspname, v.relname, bn.nspname, b.relname
+FROM pg_catalog.pg_class v
+JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass
+	AND d.objid = r.oid
+	AND d.refclassid = 'pg_catalog.pg_class'::regclass
+	AND d.refobjid <> v.oid
+JOIN pg_catalog.pg_class b ON b.oid = d.refobjid
+JOIN pg_catalog.pg_namespace bn ON bn.oid = b.relnamespace
+WHERE v.relkind = 'v'
+	AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
+	AND vn.nspname NOT LIKE 'pg\_toast%'
+	AND vn.nspname NOT LIKE 'pg\_temp\_%'
+`
+
+// PostgresViews reads from a PostgreSQL database's catalog the relations
+// behind each of its views, as [WithViews] takes them: every name
+// schema-qualified and quoted. Views over views are listed as they are
+// declared; WithViews follows them through. Views in the system schemas and
+// temporary ones are left out, and so are materialized views (their rows
+// change when they are refreshed, which is a write to them). Call it again
+// and reopen the DB after creating or replacing a view. q is any handle
+// that runs a query: *sql.DB, *sql.Conn, *sql.Tx, sqlx's, a DB's Inner().
+func PostgresViews(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, postgresViewsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+	}
+	defer rows.Close()
+	views := map[string][]string{}
+	for rows.Next() {
+		var vs, vn, bs, bn string
+		if err := rows.Scan(&vs, &vn, &bs, &bn); err != nil {
+			return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+		}
+		view := quoteIdent(vs) + "." + quoteIdent(vn)
+		views[view] = append(views[view], quoteIdent(bs)+"."+quoteIdent(bn))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+	}
+	for _, tables := range views {
+		slices.Sort(tables) // byte order, whatever the database's collation
+	}
+	return views, nil
+}
+
+// quoteIdent quotes an identifier for SQL, whatever it holds.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

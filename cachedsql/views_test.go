@@ -1,0 +1,147 @@
+package cachedsql_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dogpile-go/dogpile/cachedsql"
+)
+
+// A read of a view is invalidated by a write to a table behind it, through
+// views over views.
+func TestViewReadsFollowTheirTables(t *testing.T) {
+	db, _ := newDB(t, cachedsql.WithViews(map[string][]string{
+		"cheap":       {"items"},
+		"cheap_fruit": {"public.cheap"},
+	}))
+	db.MustExec("CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 5")
+	db.MustExec("CREATE VIEW cheap_fruit AS SELECT name FROM cheap WHERE id = 1")
+	read := func() (cheap []string, fruit string) {
+		t.Helper()
+		if err := db.Select(&cheap, "SELECT name FROM cheap ORDER BY id"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(&fruit, "SELECT name FROM cheap_fruit"); err != nil {
+			t.Fatal(err)
+		}
+		return cheap, fruit
+	}
+	read()
+	read()
+	if c := created(db); c != 2 {
+		t.Fatalf("%d queries for two view reads made twice; want 2 (the second time from the cache)", c)
+	}
+	db.MustExec("UPDATE items SET name = 'apricot' WHERE id = 1")
+	if cheap, fruit := read(); !slices.Equal(cheap, []string{"apricot", "bread"}) || fruit != "apricot" {
+		t.Fatalf("after a write to items: cheap = %q, cheap_fruit = %q; want the write seen through both views", cheap, fruit)
+	}
+}
+
+// A write through an updatable view invalidates the reads of its table.
+func TestWriteThroughViewInvalidatesItsTable(t *testing.T) {
+	db, _ := newDB(t, cachedsql.WithViews(map[string][]string{"cheap": {"items"}}))
+	db.MustExec("CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 5")
+	var name string
+	if err := db.Get(&name, "SELECT name FROM items WHERE id = 1"); err != nil || name != "apple" {
+		t.Fatalf("read = %q, %v", name, err)
+	}
+	db.MustExec("UPDATE cheap SET name = 'apricot' WHERE id = 1")
+	if err := db.Get(&name, "SELECT name FROM items WHERE id = 1"); err != nil || name != "apricot" {
+		t.Fatalf("read after an update through the view = %q, %v; want apricot", name, err)
+	}
+}
+
+// Views declared in a cycle (which PostgreSQL never makes) open, and each
+// still brings the tables of the other.
+func TestWithViewsCycle(t *testing.T) {
+	db, _ := newDB(t, cachedsql.WithViews(map[string][]string{
+		"a": {"b"},
+		"b": {"a", "items"},
+	}))
+	db.MustExec("CREATE VIEW b AS SELECT id, name FROM items")
+	db.MustExec("CREATE VIEW a AS SELECT name FROM b WHERE id = 1")
+	var name string
+	if err := db.Get(&name, "SELECT name FROM a"); err != nil || name != "apple" {
+		t.Fatalf("read = %q, %v", name, err)
+	}
+	db.MustExec("UPDATE items SET name = 'apricot' WHERE id = 1")
+	if err := db.Get(&name, "SELECT name FROM a"); err != nil || name != "apricot" {
+		t.Fatalf("read after a write to items = %q, %v; want apricot", name, err)
+	}
+}
+
+func TestWithViewsBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		views map[string][]string
+		say   string
+	}{
+		{"view", map[string][]string{"not a table": {"items"}}, `"not a table" is not a table name (WithViews: a view)`},
+		{"table", map[string][]string{"cheap": {"items", "1+1"}}, `"1+1" is not a table name (WithViews: a table of view "cheap")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := cachedsql.Open("pgx", "postgres://unused", cachedsql.WithViews(tc.views))
+			if err == nil {
+				db.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, cachedsql.ErrBadOption) || !strings.Contains(err.Error(), tc.say) {
+				t.Fatalf("Open = %v; want ErrBadOption saying %s", err, tc.say)
+			}
+		})
+	}
+}
+
+// PostgresViews reads every view's relations, quoted, and leaves out
+// materialized views; WithViews takes its map as it is.
+func TestPostgresViews(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	for _, stmt := range []string{
+		`CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 5`,
+		`CREATE VIEW cheap_fruit AS SELECT name FROM cheap WHERE id = 1`,
+		`CREATE SCHEMA "Odd.Schema"`,
+		`CREATE TABLE "Odd.Schema"."we""ird" (id int, note text)`,
+		`CREATE VIEW "Odd.Schema"."V" AS SELECT i.name, w.note FROM items i JOIN "Odd.Schema"."we""ird" w USING (id)`,
+		`CREATE VIEW "select" AS SELECT 1 AS one`,
+		`CREATE MATERIALIZED VIEW totals AS SELECT sum(price) FROM items`,
+	} {
+		db.MustExec(stmt)
+	}
+	views, err := cachedsql.PostgresViews(ctx, db.Inner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		`"public"."cheap"`:       {`"public"."items"`},
+		`"public"."cheap_fruit"`: {`"public"."cheap"`},
+		`"Odd.Schema"."V"`:       {`"Odd.Schema"."we""ird"`, `"public"."items"`},
+	}
+	if !maps.EqualFunc(views, want, slices.Equal) {
+		t.Fatalf("PostgresViews = %q\nwant %q", views, want)
+	}
+
+	// The map opens a DB whose view reads follow their tables.
+	vdb, _ := newDB(t, cachedsql.WithViews(views))
+	for _, stmt := range []string{
+		`CREATE SCHEMA "Odd.Schema"`,
+		`CREATE TABLE "Odd.Schema"."we""ird" (id int, note text)`,
+		`INSERT INTO "Odd.Schema"."we""ird" VALUES (1, 'crisp')`,
+		`CREATE VIEW "Odd.Schema"."V" AS SELECT i.name, w.note FROM items i JOIN "Odd.Schema"."we""ird" w USING (id)`,
+	} {
+		vdb.MustExec(stmt)
+	}
+	const q = `SELECT note FROM "Odd.Schema"."V" WHERE name = 'apple'`
+	var note string
+	if err := vdb.Get(&note, q); err != nil || note != "crisp" {
+		t.Fatalf("read = %q, %v", note, err)
+	}
+	vdb.MustExec(`UPDATE "Odd.Schema"."we""ird" SET note = 'soft'`)
+	if err := vdb.Get(&note, q); err != nil || note != "soft" {
+		t.Fatalf("read after a write to a table behind the view = %q, %v; want soft", note, err)
+	}
+}
