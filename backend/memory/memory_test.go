@@ -92,6 +92,39 @@ func TestBoundedByBytes(t *testing.T) {
 	}
 }
 
+// With EnableTTL an entry lives as long as its TTL on the store's clock,
+// and an entry written without one stays.
+func TestTTLExpiresOnTheStoresClock(t *testing.T) {
+	clk := clock.NewManual(time.Now())
+	s, err := memory.New(memory.Options{EnableTTL: true, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	e := backend.Entry{Value: 1, Meta: backend.Metadata{Created: clk.Now(), Version: 1}}
+	if err := s.SetWithTTL(ctx, "short", e, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "forever", e); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(59 * time.Second)
+	if _, ok, _ := s.Get(ctx, "short"); !ok {
+		t.Fatal("an entry is gone before its TTL")
+	}
+	clk.Advance(2 * time.Second)
+	if _, ok, _ := s.Get(ctx, "short"); ok {
+		t.Fatal("an entry outlived its TTL")
+	}
+	if _, ok := s.GetEntry(ctx, "short"); ok {
+		t.Fatal("GetEntry found an entry past its TTL")
+	}
+	if _, ok, _ := s.Get(ctx, "forever"); !ok {
+		t.Fatal("an entry written without a TTL expired")
+	}
+}
+
 func TestTTLIgnoredWithoutEnableTTL(t *testing.T) {
 	s, err := memory.New(memory.Options{})
 	if err != nil {
