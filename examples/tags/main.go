@@ -182,36 +182,44 @@ func queries(w io.Writer) error {
 			id, name, orders, total, db.Region().Stats().Created-before)
 		return nil
 	}
+	// Writes through db would invalidate the orders table by themselves;
+	// these go straight to the database, as another program's would. Told
+	// that user 5 changed (by a message, say), the program then
+	// invalidates everything cached about user 5, and nothing else.
+	if err := writeAndInvalidate(ctx, w, db, show,
+		"INSERT INTO orders (user_id, total) VALUES (5, 15), (7, 8)",
+		"another program adds an order for each, past the cache", 5); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "part 3: a cached function shares the tag with the queries (DB.Tag)")
+	return shared(ctx, w, db)
+}
+
+// writeAndInvalidate shows users 5 and 7; runs write on the database past
+// the cache, as another program would, saying so; shows them again;
+// invalidates user id's tag; and shows them a last time.
+func writeAndInvalidate(ctx context.Context, w io.Writer, db *cachedsql.DB, show func(id int) error, write, saying string, id int) error {
 	showBoth := func() error {
 		if err := show(5); err != nil {
 			return err
 		}
 		return show(7)
 	}
-
 	if err := showBoth(); err != nil {
 		return err
 	}
-	// Writes through db would invalidate the orders table by themselves;
-	// these go straight to the database, as another program's would.
-	if _, err := db.Inner().ExecContext(ctx, "INSERT INTO orders (user_id, total) VALUES (5, 15), (7, 8)"); err != nil {
+	if _, err := db.Inner().ExecContext(ctx, write); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "   another program adds an order for each, past the cache")
+	fmt.Fprintln(w, "  ", saying)
 	if err := showBoth(); err != nil {
 		return err
 	}
-	// Told that user 5 changed (by a message, say), the program
-	// invalidates everything cached about user 5, and nothing else.
-	if err := db.InvalidateTags(ctx, userTag(5)); err != nil {
+	if err := db.InvalidateTags(ctx, userTag(id)); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "   invalidated", userTag(5))
-	if err := showBoth(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "part 3: a cached function shares the tag with the queries (DB.Tag)")
-	return shared(ctx, w, db)
+	fmt.Fprintln(w, "   invalidated", userTag(id))
+	return showBoth()
 }
 
 // shared caches a function of the user's orders on the DB's region. Its
@@ -251,25 +259,7 @@ func shared(ctx context.Context, w io.Writer, db *cachedsql.DB) error {
 		fmt.Fprintf(w, "   user %d: %s customer (%s)\n", id, v, how)
 		return nil
 	}
-	showBoth := func() error {
-		if err := show(5); err != nil {
-			return err
-		}
-		return show(7)
-	}
-	if err := showBoth(); err != nil {
-		return err
-	}
-	if _, err := db.Inner().ExecContext(ctx, "INSERT INTO orders (user_id, total) VALUES (7, 30)"); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "   another program adds an order of 30 for user 7, past the cache")
-	if err := showBoth(); err != nil {
-		return err
-	}
-	if err := db.InvalidateTags(ctx, userTag(7)); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "   invalidated", userTag(7))
-	return showBoth()
+	return writeAndInvalidate(ctx, w, db, show,
+		"INSERT INTO orders (user_id, total) VALUES (7, 30)",
+		"another program adds an order of 30 for user 7, past the cache", 7)
 }
