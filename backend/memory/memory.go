@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -36,9 +37,9 @@ type Options struct {
 	// stay until evicted or deleted.
 	EnableTTL bool
 	// Clock times the leases of pending tag marks ([backend.TagStore]) and
-	// the TTLs. Default: [clock.System], with TTLs judged by the shared
-	// coarse clock ([clock.SystemCoarse]), so that a hit costs no clock
-	// read: a TTL may run a millisecond long.
+	// the TTLs. Default: [clock.System], with TTLs judged by a coarse
+	// clock so that a hit costs no clock read: a TTL may end up to a
+	// millisecond early or late.
 	Clock clock.Clock
 }
 
@@ -60,22 +61,26 @@ type item struct {
 	ttl   time.Duration
 }
 
-// otterClock is the time otter reads on every operation, hits included,
-// once it has TTLs to judge. On the system clock it is the shared coarse
-// clock, an atomic load, instead of otter's default (the monotonic clock),
+// ttlClock returns the clock otter reads on every operation, hits
+// included, once it has TTLs to judge: c when the store has a clock of its
+// own (a test's), and otherwise one coarse clock shared by every store,
+// read with an atomic load instead of otter's default monotonic clock read,
 // which costs tens of nanoseconds on a virtual machine, more than the rest
-// of a hit.
-type otterClock struct{ now func() int64 }
-
-// newOtterClock reads c (nil: the system clock, coarsely).
-func newOtterClock(c clock.Clock) otterClock {
+// of a hit. Otter's coarse clock counts monotonic time from a wall-clock
+// start, so a step of the system clock moves no TTL.
+func ttlClock(c clock.Clock) otter.Clock {
 	if c == nil || c == clock.System {
-		return otterClock{now: clock.SystemCoarse().NowNano}
+		return sharedTTLClock()
 	}
-	return otterClock{now: func() int64 { return c.Now().UnixNano() }}
+	return otterClock{c}
 }
 
-func (o otterClock) NowNano() int64 { return o.now() }
+var sharedTTLClock = sync.OnceValue(func() *otter.CoarseClock { return otter.NewCoarseClock(time.Millisecond) })
+
+// otterClock adapts a store's own clock to otter.
+type otterClock struct{ c clock.Clock }
+
+func (o otterClock) NowNano() int64 { return o.c.Now().UnixNano() }
 
 // Tick gives otter the ticks of its periodic clean-up of expired entries.
 func (otterClock) Tick(d time.Duration) <-chan time.Time { return time.Tick(d) }
@@ -111,7 +116,7 @@ func New(o Options) (*Store, error) {
 		opts.Weigher = func(key string, it *item) uint32 { return weigher(key, it.entry) }
 	}
 	if o.EnableTTL {
-		opts.Clock = newOtterClock(o.Clock)
+		opts.Clock = ttlClock(o.Clock)
 		opts.ExpiryCalculator = otter.ExpiryWritingFunc(func(e otter.Entry[string, *item]) time.Duration {
 			if e.Value.ttl > 0 {
 				return e.Value.ttl
