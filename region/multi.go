@@ -111,6 +111,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			go flyMulti(context.WithoutCancel(ctx), r, c, led, create, o)
 		}
 		var next []string
+		waited := time.Now()
 		for _, it := range items {
 			var handedOff <-chan struct{}
 			if it.hadStale {
@@ -126,6 +127,9 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
 				continue
+			}
+			if !it.lead {
+				r.observe(ctx, Event{Kind: EventLockWait, Key: it.k, Duration: time.Since(waited)})
 			}
 			switch {
 			case it.f.err != nil:

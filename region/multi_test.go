@@ -145,7 +145,12 @@ func TestGetOrCreateMultiOverlapping(t *testing.T) {
 // A single-key creation and a multi-key creation of the same key share one
 // flight.
 func TestMultiJoinsSingleFlight(t *testing.T) {
-	r, _ := setup(t, region.Config{})
+	var waits atomic.Int64 // lock-wait events, local
+	r, _ := setup(t, region.Config{}, region.WithObserver(region.ObserverFunc(func(_ context.Context, e region.Event) {
+		if e.Kind == region.EventLockWait && !e.Remote && e.Key == "k" {
+			waits.Add(1)
+		}
+	})))
 	ctx := context.Background()
 	started, release := make(chan struct{}), make(chan struct{})
 	single := make(chan string)
@@ -180,6 +185,10 @@ func TestMultiJoinsSingleFlight(t *testing.T) {
 	}
 	if v := <-multi; !slices.Equal(v, []string{"single", "multi-j"}) {
 		t.Fatalf("multi = %v, want [single multi-j]", v)
+	}
+	// The multi call's wait for k is an event, as a single call's is.
+	if st := r.Stats(); st.LockWaits != 1 || waits.Load() != 1 {
+		t.Fatalf("LockWaits %d, lock-wait events for k %d; want 1 each", st.LockWaits, waits.Load())
 	}
 }
 

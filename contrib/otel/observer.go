@@ -51,7 +51,8 @@ const (
 //     when the creator was called and ends when it returned; a failed one
 //     has status Error and the error recorded;
 //   - a lock wait (region.EventLockWait) becomes a child span named
-//     [LockWaitSpanName], in the same way;
+//     [LockWaitSpanName], in the same way, with [RemoteKey] telling a wait
+//     on the backend's lock from one in the process;
 //   - every other event (hit, miss, stale_served, backend_error,
 //     decode_error, async_queued, async_rejected, invalidated, and any kind
 //     added later) becomes an event on the caller's span, named "dogpile."
@@ -125,7 +126,7 @@ func (o *Observer) span(ctx context.Context, name string, e region.Event) {
 }
 
 // attributes returns the attributes every report of e has: region, key,
-// and whether an invalidation was hard.
+// whether an invalidation was hard, and whether a lock wait was remote.
 func (o *Observer) attributes(e region.Event) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 4)
 	attrs = append(attrs, RegionKey.String(e.Region))

@@ -39,6 +39,7 @@
 //	dogpile_region_creation_errors_total{region}    counter
 //	dogpile_region_creation_duration_seconds{region,result="ok"|"error"}  histogram (observer)
 //	dogpile_region_lock_waits_total{region}         counter
+//	dogpile_region_remote_lock_waits_total{region}  counter (those on the backend's lock)
 //	dogpile_region_lock_wait_duration_seconds{region}  histogram (observer)
 //	dogpile_region_backend_errors_total{region}     counter
 //	dogpile_region_decode_errors_total{region}      counter
