@@ -23,12 +23,12 @@
 // is cached outside a transaction, keyed by its normalized text, its
 // arguments with their types, and the DB's namespace, and tagged with the
 // tables it reads (for a view, the tables behind it when [WithViews] names
-// them; [PostgresViews] reads them from the catalog). Everything else runs
-// on the database. Per call, the context can set a TTL ([ContextWithTTL]),
-// add tags ([ContextWithTags]), skip the cache ([SkipCache]) or refresh it
-// ([RefreshCache]); per DB, options set the TTL and its jitter, row and
-// byte limits, the namespace, and whether reads are cached by default or
-// only on request.
+// them; [PostgresViews] and [SQLiteViews] read them from the database).
+// Everything else runs on the database. Per call, the context can set a
+// TTL ([ContextWithTTL]), add tags ([ContextWithTags]), skip the cache
+// ([SkipCache]) or refresh it ([RefreshCache]); per DB, options set the TTL
+// and its jitter, row and byte limits, the namespace, and whether reads
+// are cached by default or only on request.
 //
 // A hit gives real *sql.Rows (and *sqlx.Rows): the same columns, column
 // types and driver values the database gave, sql.ErrNoRows where it was,

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 )
 
 // WithViews names the tables behind views, so that a read of a view is
@@ -18,7 +20,8 @@ import (
 // tables along, however deep the nesting. A write to a view (an updatable
 // view's INSERT, UPDATE or DELETE) invalidates the reads of its tables.
 //
-// [PostgresViews] reads the whole map from a PostgreSQL catalog:
+// [PostgresViews] reads the whole map from a PostgreSQL catalog, and
+// [SQLiteViews] from a SQLite schema:
 //
 //	views, err := cachedsql.PostgresViews(ctx, sqlDB) // any handle on the database
 //	db, err := cachedsql.Open("pgx", dsn, cachedsql.WithViews(views))
@@ -149,6 +152,59 @@ func PostgresViews(ctx context.Context, q interface {
 		slices.Sort(tables) // byte order, whatever the database's collation
 	}
 	return views, nil
+}
+
+// SQLiteViews reads from a SQLite database's schema table the relations
+// behind each of its views, as [WithViews] takes them. SQLite keeps a
+// view's definition as its CREATE VIEW text, which package sqlanalysis
+// reads; a view whose text it cannot read is an error that names it. Names
+// are quoted, and unqualified as the definitions write them (main, SQLite's
+// own schema, included), so they are tagged in the DB's default schema, as
+// the queries naming them unqualified are.
+// Temporary views are left out. Call it again and reopen the DB after
+// creating or replacing a view. q is any handle that runs a query.
+func SQLiteViews(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+	if err != nil {
+		return nil, fmt.Errorf("cachedsql: reading the views from sqlite_master: %w", err)
+	}
+	defer rows.Close()
+	views := map[string][]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, fmt.Errorf("cachedsql: reading the views from sqlite_master: %w", err)
+		}
+		a, err := sqlanalysis.Analyze(def)
+		if err != nil {
+			return nil, fmt.Errorf("cachedsql: reading the definition of view %q: %w", name, err)
+		}
+		var tables []string
+		for _, t := range a.Reads {
+			if t.Catalog == "" && t.Schema == "main" {
+				t.Schema = "" // SQLite's own schema: as the queries name it, unqualified
+			}
+			tables = append(tables, quoteTable(t))
+		}
+		if len(tables) > 0 {
+			slices.Sort(tables)
+			views[quoteIdent(name)] = slices.Compact(tables)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cachedsql: reading the views from sqlite_master: %w", err)
+	}
+	return views, nil
+}
+
+// quoteTable writes t for SQL, every part quoted.
+func quoteTable(t sqlanalysis.Table) string {
+	if t.Schema == "" {
+		return quoteIdent(t.Name)
+	}
+	return quoteIdent(t.Schema) + "." + quoteIdent(t.Name)
 }
 
 // quoteIdent quotes an identifier for SQL, whatever it holds.

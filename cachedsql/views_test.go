@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	_ "modernc.org/sqlite"
 
 	"github.com/dogpile-go/dogpile/cachedsql"
 )
@@ -143,5 +146,54 @@ func TestPostgresViews(t *testing.T) {
 	vdb.MustExec(`UPDATE "Odd.Schema"."we""ird" SET note = 'soft'`)
 	if err := vdb.Get(&note, q); err != nil || note != "soft" {
 		t.Fatalf("read after a write to a table behind the view = %q, %v; want soft", note, err)
+	}
+}
+
+// SQLiteViews reads the tables behind SQLite views from their definitions;
+// WithViews then makes a view's reads follow them.
+func TestSQLiteViews(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	setup, err := cachedsql.Connect("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer setup.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)`,
+		`CREATE TABLE "order" (id INTEGER PRIMARY KEY, item_id INTEGER)`,
+		`INSERT INTO items VALUES (1, 'apple', 1.5), (2, 'bread', 2.25)`,
+		`INSERT INTO "order" VALUES (1, 1)`,
+		`CREATE VIEW cheap AS SELECT id, name FROM main.items WHERE price < 2`,
+		`CREATE VIEW ordered AS SELECT c.name FROM cheap c JOIN "order" o ON o.item_id = c.id`,
+		`CREATE VIEW constant AS SELECT 1 AS one`,
+	} {
+		setup.MustExec(stmt)
+	}
+	views, err := cachedsql.SQLiteViews(ctx, setup.Inner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		`"cheap"`:   {`"items"`},
+		`"ordered"`: {`"cheap"`, `"order"`},
+	}
+	if !maps.EqualFunc(views, want, slices.Equal) {
+		t.Fatalf("SQLiteViews = %q\nwant %q", views, want)
+	}
+
+	db, err := cachedsql.Connect("sqlite", path, cachedsql.WithViews(views))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const q = "SELECT name FROM ordered"
+	var names []string
+	if err := db.Select(&names, q); err != nil || !slices.Equal(names, []string{"apple"}) {
+		t.Fatalf("read = %q, %v", names, err)
+	}
+	db.MustExec("UPDATE items SET name = 'apricot' WHERE id = 1")
+	if err := db.Select(&names, q); err != nil || !slices.Equal(names, []string{"apricot"}) {
+		t.Fatalf("read after a write to a table two views down = %q, %v; want [apricot]", names, err)
 	}
 }
