@@ -159,3 +159,43 @@ func ExampleTx_RefreshAfterCommit() {
 	// Output:
 	// Grace Hopper - queries: 2
 }
+
+// A view's reads follow the tables behind it, once the DB knows them:
+// SQLiteViews (or PostgresViews) reads them from the database.
+func ExampleWithViews() {
+	dir, err := os.MkdirTemp("", "cachedsql-example-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "app.db")
+	setup, err := cachedsql.Connect("sqlite", path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	setup.MustExec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, active INTEGER)")
+	setup.MustExec("INSERT INTO users (name, active) VALUES ('Ada', 1), ('Grace', 0)")
+	setup.MustExec("CREATE VIEW active_users AS SELECT id, name FROM users WHERE active = 1")
+	views, err := cachedsql.SQLiteViews(context.Background(), setup.Inner())
+	setup.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(views)
+
+	db, err := cachedsql.Connect("sqlite", path, cachedsql.WithViews(views))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	_ = db.Select(&names, "SELECT name FROM active_users ORDER BY id")
+	fmt.Println(names)
+	db.MustExec("UPDATE users SET active = 1 WHERE name = 'Grace'") // a write to the table behind the view
+	_ = db.Select(&names, "SELECT name FROM active_users ORDER BY id")
+	fmt.Println(names, "- queries:", db.Region().Stats().Created)
+	// Output:
+	// map["active_users":["users"]]
+	// [Ada]
+	// [Ada Grace] - queries: 2
+}
