@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/cachedsql"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 )
@@ -236,7 +237,20 @@ func TestNotCached(t *testing.T) {
 }
 
 func TestTooLargeIsNotCached(t *testing.T) {
-	db, dsn := newDB(t, cachedsql.WithMaxRows(2))
+	t.Run("objects", func(t *testing.T) { testTooLarge(t) })
+	t.Run("serialized", func(t *testing.T) {
+		// The too-large marker goes through the result encoding too.
+		store, err := memory.New(memory.Options{Serialized: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		testTooLarge(t, cachedsql.WithBackend(store))
+	})
+}
+
+func testTooLarge(t *testing.T, opts ...cachedsql.Option) {
+	db, dsn := newDB(t, append(opts, cachedsql.WithMaxRows(2))...)
 	q := "SELECT name FROM items ORDER BY id"
 	var names []string
 	if err := db.Select(&names, q); err != nil || len(names) != 3 {
@@ -246,6 +260,26 @@ func TestTooLargeIsNotCached(t *testing.T) {
 	names = nil
 	if err := db.Select(&names, q); err != nil || names[2] != "z" {
 		t.Fatalf("second Select = %v, %v; a result over the limit must not be cached", names, err)
+	}
+	// The first read tried to cache the result and kept a marker that it
+	// was too large; the second found the marker and ran the query at once,
+	// without reading the result a second time to drop it again.
+	if st := db.Region().Stats(); st.Created != 1 || st.Hits != 1 {
+		t.Fatalf("Created %d, Hits %d after two reads of a result over the limit; want 1 and 1 (the marker)", st.Created, st.Hits)
+	}
+	// A write to the table drops the marker: the result, now within the
+	// limit, is cached.
+	db.MustExec("DELETE FROM items WHERE id = 3")
+	for range 2 {
+		names = nil
+		if err := db.Select(&names, q); err != nil || len(names) != 2 {
+			t.Fatalf("Select after the delete = %v, %v", names, err)
+		}
+	}
+	behindTheBack(t, dsn, "UPDATE items SET name = 'behind' WHERE id = 1")
+	names = nil
+	if err := db.Select(&names, q); err != nil || names[0] != "apple" {
+		t.Fatalf("Select = %v, %v; a result within the limit again must be cached", names, err)
 	}
 }
 

@@ -303,7 +303,9 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 // on sess when the caller holds one (a held connection: with a pool of
 // one, another connection would never come), on the inner pool otherwise.
 // A nil set means the result was too large to cache: the caller runs it
-// itself.
+// itself. The cache keeps a [rowset.TooLarge] marker in its place, with the
+// read's tags and TTL, so that the next reads run it at once rather than
+// read it twice; a write to its tables drops the marker with the rest.
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
 	key, callerTags, err := e.key(an, a, c)
 	if err != nil {
@@ -323,7 +325,7 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		opts[3] = region.ForceRefresh()
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
-	return region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
+	set, err := region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
 		var rows *sql.Rows
 		var err error
 		if sess != nil {
@@ -340,13 +342,21 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		}
 		if over != nil {
 			_ = over.Close()
-			return nil, nil // too large: every caller runs it on its own
+			return rowset.TooLarge(), nil // every caller runs it on its own
 		}
 		return set, nil
 	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if set == nil || set.IsTooLarge() {
+		return nil, nil
+	}
+	return set, nil
 }
 
-// cacheSets stores a created result unless it was too large to cache.
+// cacheSets stores what a creation made: a result, or the marker of one
+// too large to cache.
 var cacheSets = region.ShouldCache(func(s *rowset.Set) bool { return s != nil })
 
 // errUncacheable says a read cannot be cached (its arguments have no

@@ -23,7 +23,8 @@ import (
 //	    uvarint rows, uvarint bytes of its []byte cells
 //	    rows×columns cells, row-major: byte tag, then the tag's payload
 //
-// Strings and byte strings are a uvarint length and the bytes; varints
+// A [TooLarge] marker is a set of 0 results. Strings and byte strings are
+// a uvarint length and the bytes; varints
 // are zig-zag (encoding/binary's PutVarint). A time is varint Unix
 // seconds, uvarint nanoseconds and a location (see location.go).
 const (
@@ -322,7 +323,10 @@ func (d *decoder) set() (*Set, error) {
 		return nil, err
 	}
 	if nres == 0 {
-		return nil, fmt.Errorf("no result sets")
+		if d.pos != len(d.data) {
+			return nil, fmt.Errorf("%d bytes after a too-large marker", len(d.data)-d.pos)
+		}
+		return TooLarge(), nil
 	}
 	s := &Set{results: make([]result, nres)}
 	for ri := range s.results {

@@ -192,7 +192,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"other magic", []byte("XX\x01\x01"), "not an encoded set"},
 		{"other version", []byte("RS\x02\x01"), "format version 2"},
 		{"trailing bytes", append(append([]byte{}, good...), 0), "after the set"},
-		{"no result sets", []byte("RS\x01\x00"), "no result sets"},
+		{"bytes after a too-large marker", []byte("RS\x01\x00\x00"), "after a too-large marker"},
 		{"too many rows", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\xff\xff\xff\xff\x0f"), "rows"},
 		{"unknown zone", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x00\x08\x00\x00\x02\x0cNo/Such_Zone"), "No/Such_Zone"},
 		{"more bytes than announced", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x01\x06\x02ab"), "announced"},
@@ -206,6 +206,33 @@ func TestDecodeMalformed(t *testing.T) {
 				t.Errorf("Decode = %v, want ErrMalformed saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A too-large marker is a set of no results, and survives the encoding as
+// one; a replay of it is an error, not a panic.
+func TestTooLargeMarker(t *testing.T) {
+	m := rowset.TooLarge()
+	if !m.IsTooLarge() || m.Rows() != 0 {
+		t.Fatalf("TooLarge(): IsTooLarge %v, Rows %d", m.IsTooLarge(), m.Rows())
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "RS\x01\x00" {
+		t.Fatalf("encoding = %q, want a count of 0 results", data)
+	}
+	got, err := rowset.Decode(data)
+	if err != nil || !got.IsTooLarge() {
+		t.Fatalf("Decode = %v, %v; want a too-large marker", got, err)
+	}
+	db, q := openFake(t, fakeResult{cols: []string{"id"}, dbTypes: []string{"INT"}, rows: [][]driver.Value{{int64(1)}}})
+	if materialize(t, db, q).IsTooLarge() {
+		t.Fatal("a materialized set reports itself too large")
+	}
+	if err := rowset.DriverRows(context.Background(), got).Next(make([]driver.Value, 1)); err == nil {
+		t.Fatal("a replay of a too-large marker gave a row")
 	}
 }
 

@@ -116,6 +116,16 @@ func columnOf(ct *sql.ColumnType) column {
 	return c
 }
 
+// TooLarge returns a marker set, with no result sets, that a cache keeps
+// in place of a read's result when the result was over its limits: a read
+// that finds it runs on the database at once, instead of reading the
+// result a second time only to drop it again. Nothing but IsTooLarge,
+// Size, Rows and the encoding may be called on it.
+func TooLarge() *Set { return &Set{size: sizeSlice} }
+
+// IsTooLarge reports whether s is a [TooLarge] marker.
+func (s *Set) IsTooLarge() bool { return len(s.results) == 0 }
+
 // Size returns an estimate, in bytes, of the memory the set holds: what
 // [Limits.MaxBytes] is compared with, and what a cache can weigh entries
 // by. The binary encoding is usually smaller.
