@@ -419,3 +419,36 @@ func TestStampedeOneQuery(t *testing.T) {
 		t.Fatalf("%d database queries for %d concurrent identical reads, want 1", c, n)
 	}
 }
+
+// A too-large marker holds only under the limits it was made under: a DB
+// with larger limits on the same store makes and caches the result.
+func TestTooLargeMarkerYieldsToLargerLimits(t *testing.T) {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	small, dsn := newDB(t, cachedsql.WithBackend(store), cachedsql.WithMaxRows(2))
+	large, err := cachedsql.Connect("pgx", dsn, cachedsql.WithBackend(store), cachedsql.WithMaxRows(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { large.Close() })
+	const q = "SELECT name FROM items ORDER BY id"
+	var names []string
+	if err := small.Select(&names, q); err != nil || len(names) != 3 {
+		t.Fatalf("Select on the small DB = %v, %v", names, err)
+	}
+	names = nil
+	if err := large.Select(&names, q); err != nil || len(names) != 3 {
+		t.Fatalf("Select on the large DB = %v, %v", names, err)
+	}
+	if c := created(large); c != 1 {
+		t.Fatalf("the large DB made %d results; want 1, past the small DB's marker", c)
+	}
+	behindTheBack(t, dsn, "UPDATE items SET name = 'behind' WHERE id = 1")
+	names = nil
+	if err := large.Select(&names, q); err != nil || names[0] != "apple" {
+		t.Fatalf("second Select on the large DB = %v, %v; want the cached result", names, err)
+	}
+}

@@ -305,7 +305,10 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 // A nil set means the result was too large to cache: the caller runs it
 // itself. The cache keeps a [rowset.TooLarge] marker in its place, with the
 // read's tags and TTL, so that the next reads run it at once rather than
-// read it twice; a write to its tables drops the marker with the rest.
+// read it twice; a write to its tables drops the marker with the rest, and
+// a DB with larger limits than the marker's makes the result again. A read
+// that finds the marker counts as a hit in the region's stats, though it
+// runs on the database.
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
 	key, callerTags, err := e.key(an, a, c)
 	if err != nil {
@@ -325,7 +328,7 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		opts[3] = region.ForceRefresh()
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
-	set, err := region.GetOrCreate(ctx, e.region, key, func(ctx context.Context) (*rowset.Set, error) {
+	create := func(ctx context.Context) (*rowset.Set, error) {
 		var rows *sql.Rows
 		var err error
 		if sess != nil {
@@ -342,10 +345,17 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		}
 		if over != nil {
 			_ = over.Close()
-			return rowset.TooLarge(), nil // every caller runs it on its own
+			return rowset.TooLarge(lim), nil // every caller runs it on its own
 		}
 		return set, nil
-	}, opts...)
+	}
+	set, err := region.GetOrCreate(ctx, e.region, key, create, opts...)
+	if err == nil && set != nil && set.IsTooLarge() && !set.TooLargeFor(lim) {
+		// A marker made under smaller limits (by another DB on the
+		// namespace, or before a deploy raised them): the result may fit.
+		opts[3] = region.ForceRefresh()
+		set, err = region.GetOrCreate(ctx, e.region, key, create, opts...)
+	}
 	if err != nil {
 		return nil, err
 	}

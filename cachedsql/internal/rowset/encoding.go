@@ -23,7 +23,8 @@ import (
 //	    uvarint rows, uvarint bytes of its []byte cells
 //	    rows×columns cells, row-major: byte tag, then the tag's payload
 //
-// A [TooLarge] marker is a set of 0 results. Strings and byte strings are
+// A [TooLarge] marker is a set of 0 results followed by the limits it was
+// over: uvarint rows, uvarint bytes. Strings and byte strings are
 // a uvarint length and the bytes; varints
 // are zig-zag (encoding/binary's PutVarint). A time is varint Unix
 // seconds, uvarint nanoseconds and a location (see location.go).
@@ -95,6 +96,11 @@ func (s *Set) AppendBinary(b []byte) ([]byte, error) {
 	e := encoder{b: b}
 	e.b = append(e.b, magic0, magic1, formatVersion)
 	e.b = binary.AppendUvarint(e.b, uint64(len(s.results)))
+	if len(s.results) == 0 {
+		e.b = binary.AppendUvarint(e.b, uint64(max(s.over.MaxRows, 0)))
+		e.b = binary.AppendUvarint(e.b, uint64(max(s.over.MaxBytes, 0)))
+		return e.b, nil
+	}
 	for ri := range s.results {
 		r := &s.results[ri]
 		e.b = binary.AppendUvarint(e.b, uint64(len(r.cols)))
@@ -323,10 +329,18 @@ func (d *decoder) set() (*Set, error) {
 		return nil, err
 	}
 	if nres == 0 {
+		rows, err := d.limit()
+		if err != nil {
+			return nil, fmt.Errorf("a too-large marker's row limit: %w", err)
+		}
+		size, err := d.limit()
+		if err != nil {
+			return nil, fmt.Errorf("a too-large marker's byte limit: %w", err)
+		}
 		if d.pos != len(d.data) {
 			return nil, fmt.Errorf("%d bytes after a too-large marker", len(d.data)-d.pos)
 		}
-		return TooLarge(), nil
+		return TooLarge(Limits{MaxRows: rows, MaxBytes: size}), nil
 	}
 	s := &Set{results: make([]result, nres)}
 	for ri := range s.results {
@@ -624,6 +638,18 @@ func (d *decoder) count(min int) (int, error) {
 	}
 	if v > uint64(len(d.data)-d.pos)/uint64(min) {
 		return 0, fmt.Errorf("count %d in %d bytes", v, len(d.data)-d.pos)
+	}
+	return int(v), nil
+}
+
+// limit reads a limit of a too-large marker, which fits an int.
+func (d *decoder) limit() (int, error) {
+	v, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if v > math.MaxInt {
+		return 0, fmt.Errorf("limit %d out of range", v)
 	}
 	return int(v), nil
 }

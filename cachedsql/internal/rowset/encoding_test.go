@@ -192,7 +192,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{"other magic", []byte("XX\x01\x01"), "not an encoded set"},
 		{"other version", []byte("RS\x02\x01"), "format version 2"},
 		{"trailing bytes", append(append([]byte{}, good...), 0), "after the set"},
-		{"bytes after a too-large marker", []byte("RS\x01\x00\x00"), "after a too-large marker"},
+		{"bytes after a too-large marker", []byte("RS\x01\x00\x02\x00\x00"), "after a too-large marker"},
+		{"a too-large marker without its limits", []byte("RS\x01\x00\x02"), "byte limit"},
 		{"too many rows", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\xff\xff\xff\xff\x0f"), "rows"},
 		{"unknown zone", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x00\x08\x00\x00\x02\x0cNo/Such_Zone"), "No/Such_Zone"},
 		{"more bytes than announced", []byte("RS\x01\x01\x01\x01a\x00\x00\x00\x01\x01\x06\x02ab"), "announced"},
@@ -212,7 +213,8 @@ func TestDecodeMalformed(t *testing.T) {
 // A too-large marker is a set of no results, and survives the encoding as
 // one; a replay of it is an error, not a panic.
 func TestTooLargeMarker(t *testing.T) {
-	m := rowset.TooLarge()
+	lim := rowset.Limits{MaxRows: 2, MaxBytes: 300}
+	m := rowset.TooLarge(lim)
 	if !m.IsTooLarge() || m.Rows() != 0 {
 		t.Fatalf("TooLarge(): IsTooLarge %v, Rows %d", m.IsTooLarge(), m.Rows())
 	}
@@ -220,12 +222,33 @@ func TestTooLargeMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(data) != "RS\x01\x00" {
-		t.Fatalf("encoding = %q, want a count of 0 results", data)
+	if string(data) != "RS\x01\x00\x02\xac\x02" {
+		t.Fatalf("encoding = %q, want a count of 0 results and the limits 2 and 300", data)
 	}
 	got, err := rowset.Decode(data)
 	if err != nil || !got.IsTooLarge() {
 		t.Fatalf("Decode = %v, %v; want a too-large marker", got, err)
+	}
+	// The marker holds under limits no larger than those it was made
+	// under (0: no limit), and not under larger ones, where the result may
+	// fit.
+	for _, tc := range []struct {
+		now  rowset.Limits
+		want bool
+	}{
+		{lim, true},
+		{rowset.Limits{MaxRows: 1, MaxBytes: 100}, true},
+		{rowset.Limits{MaxRows: 3, MaxBytes: 300}, false},
+		{rowset.Limits{MaxRows: 2, MaxBytes: 301}, false},
+		{rowset.Limits{MaxRows: 0, MaxBytes: 300}, false},
+		{rowset.Limits{}, false},
+	} {
+		if g := got.TooLargeFor(tc.now); g != tc.want {
+			t.Errorf("a marker made under %+v: TooLargeFor(%+v) = %v, want %v", lim, tc.now, g, tc.want)
+		}
+	}
+	if !rowset.TooLarge(rowset.Limits{}).TooLargeFor(rowset.Limits{MaxRows: 5}) {
+		t.Error("a marker made with no limits does not hold under some")
 	}
 	db, q := openFake(t, fakeResult{cols: []string{"id"}, dbTypes: []string{"INT"}, rows: [][]driver.Value{{int64(1)}}})
 	if materialize(t, db, q).IsTooLarge() {

@@ -26,6 +26,9 @@ type Set struct {
 	// plans caches the direct scan's plans for the first result set
 	// (see fastscan.go), copy-on-write.
 	plans atomic.Pointer[[]cachedPlan]
+
+	// over holds, for a [TooLarge] marker, the limits the result was over.
+	over Limits
 }
 
 // result is one result set: its columns and its rows.
@@ -117,14 +120,24 @@ func columnOf(ct *sql.ColumnType) column {
 }
 
 // TooLarge returns a marker set, with no result sets, that a cache keeps
-// in place of a read's result when the result was over its limits: a read
-// that finds it runs on the database at once, instead of reading the
-// result a second time only to drop it again. Nothing but IsTooLarge,
-// Size, Rows and the encoding may be called on it.
-func TooLarge() *Set { return &Set{size: sizeSlice} }
+// in place of a read's result when the result was over lim: a read that
+// finds it runs on the database at once, instead of reading the result a
+// second time only to drop it again. Nothing but IsTooLarge, TooLargeFor,
+// Size, Rows and the encoding may be called on it (a replay fails).
+func TooLarge(lim Limits) *Set { return &Set{size: sizeSlice, over: lim} }
 
 // IsTooLarge reports whether s is a [TooLarge] marker.
 func (s *Set) IsTooLarge() bool { return len(s.results) == 0 }
+
+// TooLargeFor reports whether s is a [TooLarge] marker that still holds
+// under lim: the result was over limits no larger than lim (0 meaning no
+// limit). Under larger limits, the result may fit.
+func (s *Set) TooLargeFor(lim Limits) bool {
+	return s.IsTooLarge() && within(lim.MaxRows, s.over.MaxRows) && within(lim.MaxBytes, s.over.MaxBytes)
+}
+
+// within reports whether limit a is no larger than b, 0 being no limit.
+func within(a, b int) bool { return b == 0 || (a != 0 && a <= b) }
 
 // Size returns an estimate, in bytes, of the memory the set holds: what
 // [Limits.MaxBytes] is compared with, and what a cache can weigh entries
