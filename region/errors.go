@@ -25,6 +25,12 @@ var (
 	// ErrCreatorResult is returned when a multi-key creator returns a
 	// number of values other than the number of keys it was given.
 	ErrCreatorResult = errors.New("region: creator returned the wrong number of values")
+
+	// ErrCreatorExited is the error every waiter gets when a creator ends
+	// its goroutine with runtime.Goexit (t.FailNow called in a creator,
+	// say) instead of returning. As after a panic, no lock stays held and
+	// nothing is cached.
+	ErrCreatorExited = errors.New("region: creator called runtime.Goexit")
 )
 
 // PanicError is the error every waiter gets when a creator panics. The

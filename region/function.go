@@ -280,7 +280,7 @@ func (f *MultiFunc[K, V]) Call(ctx context.Context, ks ...K) (map[K]V, error) {
 			vals[i], present[i] = got[back[key]]
 		}
 		return vals, present, nil
-	}, options(f.opts))
+	}, options(f.opts), true)
 	if err != nil {
 		return nil, err
 	}

@@ -109,9 +109,10 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 	tagged := len(o.tags) > 0
 	// Taken once, after the first lookup, so no earlier than the call
 	// began: a creation that starts after it read its rows after the call
-	// began, whichever round of the loop below joins it.
+	// began, whichever round of the loop below joins it. A refresh takes
+	// only such a creation's value.
 	var looked uint64
-	if tagged {
+	if tagged || o.refresh {
 		looked = r.seq.Add(1)
 	}
 	for {
@@ -152,8 +153,15 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		if !lead {
 			r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(waited)})
 		}
+		_, isAbsent := f.val.(absent) // a MultiFunc's creator made no value for k
 		switch {
-		case !f.retry && (lead || f.err != nil || !tagged || joinable(f, o.tags, seen, looked)):
+		case o.refresh && f.err == nil && (f.retry || isAbsent || f.started <= looked):
+			// A refresh takes only a value made after it began: this
+			// flight made none (the lock was held elsewhere, or it found
+			// a cached value), or began before. Go round again, creating.
+			staleV, st = zero, missing
+			continue
+		case !f.retry && !isAbsent && (lead || f.err != nil || !tagged || joinable(f, o.tags, seen, looked)):
 			return flightResult[V](f, k)
 		case f.retry && st == stale:
 			// The lock is held elsewhere: serve the stale value.
@@ -219,10 +227,13 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		retry     bool
 		handedOff bool
 		mu        backend.Mutex
+		returned  bool // the work below ended by returning, not by a panic or Goexit
 	)
 	defer func() {
 		if p := recover(); p != nil {
 			val, err, retry = nil, &PanicError{Key: key, Value: p, Stack: debug.Stack()}, false
+		} else if !returned {
+			val, err, retry = nil, fmt.Errorf("%w (key %q)", ErrCreatorExited, key), false
 		}
 		if handedOff {
 			return
@@ -232,75 +243,81 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		}
 		r.flights.land(k, f, val, err, retry)
 	}()
-
-	var acquired bool
-	mu, acquired, err = r.lockBackend(ctx, c, k, hadStale)
-	if err != nil {
-		return
-	}
-	if !acquired {
-		retry = true
-		return
-	}
-	// Look again now that the key is ours: another caller of this process
-	// may have landed its flight between our lookup and our join, or
-	// another process may have made the value while we waited for its
-	// lock. A flight stores its value before it lands, so this sees it.
-	// For a tagged call this look also reads the tag versions the new
-	// value will record: read before the creator runs, as they must be.
-	var info lookupInfo
-	v, st, lerr := lookup[V](ctx, r, c, k, o.forRecheck(), &info)
-	if lerr != nil {
-		err = lerr
-		return
-	}
-	if st == fresh && !o.refresh {
-		val, f.tags = v, info.meta.Tags
-		return
-	}
-	w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
-	f.tags = w.tags
-	f.started = r.seq.Add(1)
-	if hadStale && r.runner != nil && !w.skip {
-		held := mu
-		job := func() (jerr error) {
-			var v V
-			defer func() {
-				if p := recover(); p != nil {
-					jerr = &PanicError{Key: key, Value: p, Stack: debug.Stack()}
-				}
-				if held != nil {
-					r.unlockBackend(ctx, c, k, held)
-				}
-				var jval any
-				if jerr == nil {
-					jval = v
-				}
-				r.flights.land(k, f, jval, jerr, false)
-			}()
-			v, jerr = createAndStore(ctx, r, c, key, k, create, o, w)
-			return jerr
-		}
-		// The caller that started this serves its stale value from now
-		// on, whether the runner takes the job or not; tell it before the
-		// job can finish, so that it never waits for the job's outcome.
-		close(f.handedOff)
-		if r.runner.Run(job) {
-			handedOff = true
-			r.stats.asyncQueued.Add(1)
-			r.observe(ctx, Event{Kind: EventAsyncQueued, Key: k})
+	func() {
+		var acquired bool
+		mu, acquired, err = r.lockBackend(ctx, c, k, hadStale)
+		if err != nil {
 			return
 		}
-		r.stats.asyncRejected.Add(1)
-		r.observe(ctx, Event{Kind: EventAsyncRejected, Key: k})
-		retry = true
-		return
-	}
-	var created V
-	created, err = createAndStore(ctx, r, c, key, k, create, o, w)
-	if err == nil {
-		val = created
-	}
+		if !acquired {
+			retry = true
+			return
+		}
+		// Look again now that the key is ours: another caller of this process
+		// may have landed its flight between our lookup and our join, or
+		// another process may have made the value while we waited for its
+		// lock. A flight stores its value before it lands, so this sees it.
+		// For a tagged call this look also reads the tag versions the new
+		// value will record: read before the creator runs, as they must be.
+		var info lookupInfo
+		v, st, lerr := lookup[V](ctx, r, c, k, o.forRecheck(), &info)
+		if lerr != nil {
+			err = lerr
+			return
+		}
+		if st == fresh && !o.refresh {
+			val, f.tags = v, info.meta.Tags
+			return
+		}
+		w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
+		f.tags = w.tags
+		f.started = r.seq.Add(1)
+		if hadStale && r.runner != nil && !w.skip {
+			held := mu
+			job := func() (jerr error) {
+				var v V
+				returned := false
+				defer func() {
+					if p := recover(); p != nil {
+						jerr = &PanicError{Key: key, Value: p, Stack: debug.Stack()}
+					} else if !returned {
+						jerr = fmt.Errorf("%w (key %q)", ErrCreatorExited, key)
+					}
+					if held != nil {
+						r.unlockBackend(ctx, c, k, held)
+					}
+					var jval any
+					if jerr == nil {
+						jval = v
+					}
+					r.flights.land(k, f, jval, jerr, false)
+				}()
+				v, jerr = createAndStore(ctx, r, c, key, k, create, o, w)
+				returned = true
+				return jerr
+			}
+			// The caller that started this serves its stale value from now
+			// on, whether the runner takes the job or not; tell it before the
+			// job can finish, so that it never waits for the job's outcome.
+			close(f.handedOff)
+			if r.runner.Run(job) {
+				handedOff = true
+				r.stats.asyncQueued.Add(1)
+				r.observe(ctx, Event{Kind: EventAsyncQueued, Key: k})
+				return
+			}
+			r.stats.asyncRejected.Add(1)
+			r.observe(ctx, Event{Kind: EventAsyncRejected, Key: k})
+			retry = true
+			return
+		}
+		var created V
+		created, err = createAndStore(ctx, r, c, key, k, create, o, w)
+		if err == nil {
+			val = created
+		}
+	}()
+	returned = true
 }
 
 // write says how a created value is stored: with which tag versions, or

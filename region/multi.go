@@ -35,7 +35,7 @@ func GetOrCreateMulti[V any](ctx context.Context, r *Region, keys []string, crea
 			return nil, nil, fmt.Errorf("%w: %d values for %d keys", ErrCreatorResult, len(vs), len(keys))
 		}
 		return vs, nil, nil
-	}, options(opts))
+	}, options(opts), false)
 	return vals, err
 }
 
@@ -59,7 +59,10 @@ type multiItem[V any] struct {
 	landed   bool          // its flight has landed
 }
 
-func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []string, create multiCreator[V], o *callOptions) ([]V, []bool, error) {
+// getOrCreateMulti is the dogpile lock for several keys. absentOK says the
+// caller (a MultiFunc) takes "no value" for a key, as its creator may make
+// none; another caller that joins such a flight creates the value itself.
+func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []string, create multiCreator[V], o *callOptions, absentOK bool) ([]V, []bool, error) {
 	type outcome struct {
 		v  V
 		ok bool
@@ -72,8 +75,8 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
 		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o)
-		if looked == 0 && len(o.tags) > 0 {
-			looked = r.seq.Add(1) // only tagged calls judge flights by it
+		if looked == 0 && (len(o.tags) > 0 || o.refresh) {
+			looked = r.seq.Add(1) // only tagged calls and refreshes judge flights by it
 		}
 		if err != nil {
 			return nil, nil, err
@@ -131,9 +134,18 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			if !it.lead {
 				r.observe(ctx, Event{Kind: EventLockWait, Key: it.k, Duration: time.Since(waited)})
 			}
+			_, isAbsent := it.f.val.(absent)
 			switch {
 			case it.f.err != nil:
 				return nil, nil, it.f.err
+			case o.refresh && (it.f.retry || isAbsent && !absentOK || it.f.started <= looked):
+				// A refresh takes only a value made after it began (see
+				// getOrCreateSlow): look again, and create.
+				next = append(next, it.key)
+			case isAbsent && !absentOK:
+				// A MultiFunc's creator made no value for this key; this
+				// caller needs one: look again, and create it.
+				next = append(next, it.key)
 			case it.f.retry && it.hadStale:
 				r.staleServed(ctx, it.k)
 				results[it.key] = outcome{it.staleV, true}
@@ -142,7 +154,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 				// call saw: look again.
 				next = append(next, it.key)
 			default:
-				if _, isAbsent := it.f.val.(absent); isAbsent {
+				if isAbsent {
 					results[it.key] = outcome{}
 					continue
 				}
@@ -172,9 +184,15 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 // runner's job touches them.
 func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], create multiCreator[V], o *callOptions) {
 	handedOff := false
+	returned := false // the work below ended by returning, not by a panic or Goexit
 	defer func() {
+		var err error
 		if p := recover(); p != nil {
-			err := &PanicError{Key: items[0].key, Value: p, Stack: debug.Stack()}
+			err = &PanicError{Key: items[0].key, Value: p, Stack: debug.Stack()}
+		} else if !returned {
+			err = fmt.Errorf("%w (key %q)", ErrCreatorExited, items[0].key)
+		}
+		if err != nil {
 			for _, it := range items {
 				if !(handedOff && it.async) {
 					it.land(ctx, r, c, nil, err, false)
@@ -182,6 +200,13 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 			}
 		}
 	}()
+	flyMultiWork(ctx, r, c, items, create, o, &handedOff)
+	returned = true
+}
+
+// flyMultiWork is flyMulti's work; it sets *handedOff once the stale
+// items' batch is the async runner's to land.
+func flyMultiWork[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], create multiCreator[V], o *callOptions, handedOff *bool) {
 
 	for _, it := range items {
 		mu, acquired, err := r.lockBackend(ctx, c, it.k, it.hadStale)
@@ -215,19 +240,24 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 	}
 	if len(later) > 0 {
 		job := func() (err error) {
+			returned := false
 			defer func() {
 				if p := recover(); p != nil {
 					err = &PanicError{Key: later[0].key, Value: p, Stack: debug.Stack()}
+				} else if !returned {
+					err = fmt.Errorf("%w (key %q)", ErrCreatorExited, later[0].key)
 				}
 				landAll(ctx, r, c, later, err)
 			}()
-			return createBatch(ctx, r, c, later, create, o, w)
+			err = createBatch(ctx, r, c, later, create, o, w)
+			returned = true
+			return err
 		}
 		for _, it := range later {
 			close(it.f.handedOff) // before the job can finish: see fly
 		}
 		if r.runner.Run(job) {
-			handedOff = true
+			*handedOff = true
 			r.stats.asyncQueued.Add(int64(len(later)))
 			for _, it := range later {
 				r.observe(ctx, Event{Kind: EventAsyncQueued, Key: it.k})
@@ -273,15 +303,18 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 	started := r.seq.Add(1)
 	for i, it := range open {
 		it.f.tags = w.tags // read with the entries: valid for what is found and what is made
-		it.f.started = started
 		switch sts[i] {
 		case fresh:
 			if !o.refresh {
+				// Found, not made: like fly, leave started at 0, so that
+				// a tagged waiter judges the value by its tag versions.
 				it.land(ctx, r, c, vals[i], nil, false)
+				continue
 			}
 		case bypass:
 			w.skip = true
 		}
+		it.f.started = started
 	}
 	return w, nil
 }
