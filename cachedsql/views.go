@@ -3,6 +3,7 @@ package cachedsql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,7 +28,9 @@ import (
 //	db, err := cachedsql.Open("pgx", dsn, cachedsql.WithViews(views))
 //
 // A name that is not a table name makes Open fail with [ErrBadOption] (and
-// a DB made by NewDb fail from its first use).
+// a DB made by NewDb fail from its first use). The analyzer sees a view's
+// name, not its definition: a view over now() or random() is cached like a
+// table, so read it with [SkipCache].
 func WithViews(views map[string][]string) Option {
 	views = maps.Clone(views)
 	for v, tables := range views {
@@ -157,10 +160,14 @@ func PostgresViews(ctx context.Context, q interface {
 // SQLiteViews reads from a SQLite database's schema table the relations
 // behind each of its views, as [WithViews] takes them. SQLite keeps a
 // view's definition as its CREATE VIEW text, which package sqlanalysis
-// reads; a view whose text it cannot read is an error that names it. Names
-// are quoted, and unqualified as the definitions write them (main, SQLite's
-// own schema, included), so they are tagged in the DB's default schema, as
-// the queries naming them unqualified are.
+// reads. A view whose text it cannot read (SQLite-only syntax, say) is
+// left out and named in the error, which comes with the map of the
+// others. Names are quoted, and unqualified as the definitions write them
+// (main, SQLite's own schema, included), so they are tagged in the DB's
+// default schema, as the queries naming them unqualified are. SQLite
+// matches names whatever their case, and the analyzer folds unquoted ones
+// to lower case, so a view named with capitals is entered under its name
+// in lower case as well.
 // Temporary views are left out. Call it again and reopen the DB after
 // creating or replacing a view. q is any handle that runs a query.
 func SQLiteViews(ctx context.Context, q interface {
@@ -172,6 +179,7 @@ func SQLiteViews(ctx context.Context, q interface {
 	}
 	defer rows.Close()
 	views := map[string][]string{}
+	var unread []error
 	for rows.Next() {
 		var name, def string
 		if err := rows.Scan(&name, &def); err != nil {
@@ -179,7 +187,8 @@ func SQLiteViews(ctx context.Context, q interface {
 		}
 		a, err := sqlanalysis.Analyze(def)
 		if err != nil {
-			return nil, fmt.Errorf("cachedsql: reading the definition of view %q: %w", name, err)
+			unread = append(unread, fmt.Errorf("view %q: %w", name, err))
+			continue
 		}
 		var tables []string
 		for _, t := range a.Reads {
@@ -190,11 +199,16 @@ func SQLiteViews(ctx context.Context, q interface {
 		}
 		if len(tables) > 0 {
 			slices.Sort(tables)
-			views[quoteIdent(name)] = slices.Compact(tables)
+			tables = slices.Compact(tables)
+			views[quoteIdent(name)] = tables
+			views[quoteIdent(strings.ToLower(name))] = tables
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("cachedsql: reading the views from sqlite_master: %w", err)
+	}
+	if len(unread) > 0 {
+		return views, fmt.Errorf("cachedsql: SQLiteViews could not read %d views: %w", len(unread), errors.Join(unread...))
 	}
 	return views, nil
 }
