@@ -235,3 +235,45 @@ func TestCreatorGoexit(t *testing.T) {
 		}
 	})
 }
+
+// An observer that panics on the lock-wait event of a backend lock just
+// taken does not leave that lock held: the caller gets the panic as an
+// error, and the key is free.
+func TestObserverPanicAfterBackendLockReleasesIt(t *testing.T) {
+	ctx := context.Background()
+	table := newLockTable()
+	shared, _ := memory.New(memory.Options{})
+	a, _ := setup(t, region.Config{Backend: newLockingStore(t, table, shared)})
+	b, _ := setup(t, region.Config{Backend: newLockingStore(t, table, shared)},
+		region.WithObserver(region.ObserverFunc(func(_ context.Context, e region.Event) {
+			if e.Kind == region.EventLockWait && e.Remote {
+				panic("observer")
+			}
+		})))
+	started, release := make(chan struct{}), make(chan struct{})
+	aDone := make(chan struct{})
+	go func() {
+		defer close(aDone)
+		_, _ = region.GetOrCreate(ctx, a, "k", func(context.Context) (string, error) {
+			close(started)
+			<-release
+			return "", errors.New("A fails, so that B creates")
+		})
+	}()
+	<-started
+	bErr := make(chan error)
+	go func() {
+		_, err := region.GetOrCreate(ctx, b, "k", func(context.Context) (string, error) { return "B", nil })
+		bErr <- err
+	}()
+	waitFor(t, "B to wait for A's lock", func() bool { return b.Stats().RemoteLockWaits == 1 })
+	close(release)
+	<-aDone
+	var pe *region.PanicError
+	if err := <-bErr; !errors.As(err, &pe) {
+		t.Fatalf("B = %v; want the observer's panic as a *PanicError", err)
+	}
+	if locked, _ := a.KeyIsLocked(ctx, "k"); locked {
+		t.Fatal("the backend lock B took is still held")
+	}
+}

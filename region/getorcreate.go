@@ -383,6 +383,16 @@ func (r *Region) lockBackend(ctx context.Context, c *config, k string, tryOnly b
 	r.stats.remoteLockWaits.Add(1)
 	start := time.Now()
 	err = m.Lock(ctx)
+	if err == nil {
+		// The lock is ours before the caller holds the handle: an observer
+		// that panics must not leave it held until its timeout.
+		defer func() {
+			if p := recover(); p != nil {
+				r.unlockBackend(ctx, c, k, m)
+				panic(p)
+			}
+		}()
+	}
 	r.observe(ctx, Event{Kind: EventLockWait, Key: k, Duration: time.Since(start), Err: err, Remote: true})
 	if err == nil {
 		return m, true, nil
