@@ -217,14 +217,30 @@ func (c *conn) IsValid() bool {
 	return true
 }
 
-// release gives the inner connection back to the inner pool, outside a
-// transaction; with it goes whatever the session's statements changed, so
-// the connection is no longer tainted.
+// release gives the inner connection back to the inner pool at the end of
+// a session, unless database/sql's transaction holds it. A session that
+// may have changed its state (a SET, a temporary table: tainted), or that
+// began a transaction by text and never ended it (manual), must not reach
+// the pool's next user, who would read and fill the shared cache through
+// it, or write inside a transaction never committed: its connection is
+// discarded, and an open manual transaction's write set rolled back.
 func (c *conn) release() {
-	if c.inner != nil && !c.inTx() {
-		_ = c.inner.Close() // an error means it is gone anyway
-		c.inner, c.tainted = nil, false
+	if c.inner == nil || c.tx != nil {
+		return
 	}
+	discard := c.tainted
+	if c.manual {
+		c.e.report(c.ws.Rollback(context.Background()))
+		c.manual, c.ws = false, nil
+		discard = true
+	}
+	if discard {
+		// Raw's function failing with ErrBadConn makes database/sql close
+		// the connection instead of pooling it.
+		_ = c.inner.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = c.inner.Close() // an error means it is gone anyway
+	c.inner, c.tainted = nil, false
 }
 
 // stmt is a prepared statement on a caching connection: its text, run

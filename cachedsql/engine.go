@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -328,11 +329,17 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		opts[3] = region.ForceRefresh()
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
+	var lease *sessionLease
+	if sess != nil {
+		lease = &sessionLease{sess: sess, open: true}
+		defer lease.end()
+	}
 	create := func(ctx context.Context) (*rowset.Set, error) {
 		var rows *sql.Rows
 		var err error
-		if sess != nil {
-			rows, err = sess.QueryContext(ctx, query, a...)
+		if s := lease.take(); s != nil {
+			defer lease.give()
+			rows, err = s.QueryContext(ctx, query, a...)
 		} else {
 			rows, err = e.inner.QueryContext(ctx, query, a...)
 		}
@@ -363,6 +370,45 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 		return nil, nil
 	}
 	return set, nil
+}
+
+// sessionLease lends a caller's session to the creation of the caller's
+// read for as long as the caller waits for it. The creation runs on a
+// goroutine of the region's (or on its async runner), and the caller can
+// leave before it: served the stale value, or its context ended. A
+// creation that starts after that must not run on the session, which the
+// caller may by then be using (inside a transaction, say, whose
+// uncommitted rows would be cached), so it runs on the inner pool; and the
+// caller, leaving, waits for a creation running on its session to end.
+type sessionLease struct {
+	mu   sync.Mutex
+	sess *sql.Conn
+	open bool // the caller still waits
+}
+
+// take returns the session, held until give, or nil once the caller has
+// left (or for no lease).
+func (l *sessionLease) take() *sql.Conn {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	if !l.open {
+		l.mu.Unlock()
+		return nil
+	}
+	return l.sess
+}
+
+// give ends the use take began.
+func (l *sessionLease) give() { l.mu.Unlock() }
+
+// end is the caller leaving: after a creation on its session ends, no
+// other starts.
+func (l *sessionLease) end() {
+	l.mu.Lock()
+	l.open = false
+	l.mu.Unlock()
 }
 
 // cacheSets stores what a creation made: a result, or the marker of one

@@ -73,6 +73,7 @@ func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.
 	an := e.analyze(query)
 	a := args(nvs)
 	if len(an.writeTags) > 0 {
+		c.note(an) // a call the analyzer cannot see into may change the session
 		return e.writeQuery(ctx, c, an, query, a)
 	}
 	cl := callFrom(ctx)
