@@ -123,9 +123,15 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
+	// Pipelined reports only the first command's error: a missing first
+	// key would hide a node that failed.
 	for i, c := range cmds {
-		if data, err := c.Bytes(); err == nil {
+		data, err := c.Bytes()
+		switch {
+		case err == nil:
 			out[i], _, _ = decode(data)
+		case !errors.Is(err, goredis.Nil):
+			return nil, err
 		}
 	}
 	return out, nil

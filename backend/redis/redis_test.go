@@ -220,3 +220,71 @@ func TestDefaultExpiration(t *testing.T) {
 		t.Fatalf("TTL of a write without one = %v, want the store's hour", left)
 	}
 }
+
+// The empty tag works on a Cluster: its version and its marks share a slot
+// as every tag's do, so the scripts that touch both run.
+func TestEmptyTagOnCluster(t *testing.T) {
+	c := testenv.SharedRedisCluster(t)
+	s, err := redis.New(redis.Options{Universal: &goredis.UniversalOptions{Addrs: c.Addrs(), IsClusterMode: true}, KeyPrefix: t.Name() + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	before, err := s.TagStates(ctx, []string{""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkPending(ctx, []string{""}, "writer", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.TagStates(ctx, []string{""}); err != nil || !st[0].Pending {
+		t.Fatalf("TagStates after MarkPending = %+v, %v; want pending", st, err)
+	}
+	if err := s.ReleasePending(ctx, []string{""}, "writer", true); err != nil {
+		t.Fatalf("ReleasePending of the empty tag: %v", err)
+	}
+	after, err := s.TagStates(ctx, []string{""})
+	if err != nil || after[0].Pending || after[0].Version == before[0].Version {
+		t.Fatalf("TagStates after the release = %+v, %v; want a new version, not pending (was %+v)", after, err, before)
+	}
+}
+
+// failSecondGet is a go-redis hook that fails the second GET of every
+// pipeline, as a Cluster node that is down would.
+type failSecondGet struct{}
+
+func (failSecondGet) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (failSecondGet) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (failSecondGet) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		if len(cmds) > 1 && cmds[1].Name() == "get" {
+			cmds[1].SetErr(errors.New("node down"))
+		}
+		return err
+	}
+}
+
+// On a Cluster, GetMulti pipelines GETs; a failed one is an error, even
+// when the first key is simply missing (Pipelined reports only the first
+// command's error).
+func TestGetMultiReportsAFailedNodeOnCluster(t *testing.T) {
+	c := testenv.SharedRedisCluster(t)
+	client := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.Addrs()})
+	t.Cleanup(func() { client.Close() })
+	client.AddHook(failSecondGet{})
+	s, err := redis.New(redis.Options{Client: client, KeyPrefix: t.Name() + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.Set(ctx, "present", backend.Entry{Data: []byte("v"), Meta: backend.Metadata{Created: time.Now(), Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetMulti(ctx, []string{"missing", "present"})
+	if err == nil || !strings.Contains(err.Error(), "node down") {
+		t.Fatalf("GetMulti with a failed GET = %v; want the failure, not a miss", err)
+	}
+}

@@ -22,8 +22,18 @@ import (
 // entry holds a version from an earlier start plus at most one per bump
 // since, and bumps cannot outrun the clock a thousand to a microsecond, so
 // a restarted version is one no entry holds.
-func (s *Store) versionKey(tag string) string { return s.o.KeyPrefix + "tag:{" + tag + "}:v" }
-func (s *Store) pendingKey(tag string) string { return s.o.KeyPrefix + "tag:{" + tag + "}:p" }
+func (s *Store) versionKey(tag string) string { return s.tagKey(tag, "v") }
+func (s *Store) pendingKey(tag string) string { return s.tagKey(tag, "p") }
+
+// tagKey names one of a tag's two keys. The empty tag gets keys of their
+// own form: "{}" is no hash tag to a Cluster, whose two keys would then
+// land in different slots, and no script could touch both.
+func (s *Store) tagKey(tag, kind string) string {
+	if tag == "" {
+		return s.o.KeyPrefix + "tag-empty:{_}:" + kind
+	}
+	return s.o.KeyPrefix + "tag:{" + tag + "}:" + kind
+}
 
 // startVersion is the Lua fragment that gives KEYS[1] a fresh version when
 // it has none.
