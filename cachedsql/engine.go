@@ -228,6 +228,18 @@ func verbOf(a *sqlanalysis.Analysis) txVerb {
 	return verbNone
 }
 
+// chains reports whether a COMMIT or ROLLBACK ends its transaction AND
+// CHAIN, beginning a new one at once.
+func chains(an *analysis) bool {
+	words := strings.Fields(an.a.Normalized)
+	for i := 1; i+1 < len(words); i++ {
+		if words[i] == "and" && words[i+1] == "chain" {
+			return true
+		}
+	}
+	return false
+}
+
 // ttlFor returns the expiration of a key: the call's TTL or the DB's,
 // shortened by the jitter by an amount fixed per key.
 func (e *engine) ttlFor(key string, c call) time.Duration {

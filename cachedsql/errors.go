@@ -19,6 +19,11 @@ var (
 	// never caches, with the analyzer's reason.
 	ErrNotCacheable = errors.New("cachedsql: statement is not cached")
 
+	// ErrTxControl is returned for COMMIT or ROLLBACK sent as text inside
+	// a Tx, which would end the transaction behind the Tx's back (and its
+	// writes' invalidation with it): end a Tx with its Commit or Rollback.
+	ErrTxControl = errors.New("cachedsql: COMMIT or ROLLBACK sent as a statement inside a Tx; use Tx.Commit or Tx.Rollback")
+
 	// ErrHook wraps the failure (error or panic) of a commit or rollback
 	// hook. It is reported to the DB's error handler and never returned by
 	// Commit or Rollback: the transaction's outcome stands.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"sync"
 
 	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
@@ -31,6 +32,11 @@ func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.N
 		}
 		return res, err
 	case verbCommit, verbRollback:
+		if c.tx != nil {
+			// database/sql's Tx would end as it began, by Commit or
+			// Rollback, and not know the transaction had ended.
+			return nil, ErrTxControl
+		}
 		res, err := s.ExecContext(ctx, query, a...)
 		if c.manual {
 			ws := c.ws
@@ -39,6 +45,10 @@ func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.N
 				e.report(ws.Commit(ctx))
 			} else {
 				e.report(ws.Rollback(ctx))
+			}
+			if err == nil && chains(an) {
+				// AND CHAIN: a new transaction began as the old one ended.
+				c.manual, c.ws = true, e.tags.Begin()
 			}
 		}
 		return res, err
@@ -71,6 +81,14 @@ func (c *conn) execOn(ctx context.Context, s *sql.Conn, query string, a []any) (
 // once its rows are closed.
 func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Rows, error) {
 	an := e.analyze(query)
+	if an.verb != verbNone {
+		// BEGIN, COMMIT or ROLLBACK sent through Query: tracked as
+		// through Exec, with no rows.
+		if _, err := e.exec(ctx, c, query, nvs); err != nil {
+			return nil, err
+		}
+		return noRows{}, nil
+	}
 	a := args(nvs)
 	if len(an.writeTags) > 0 {
 		c.note(an) // a call the analyzer cannot see into may change the session
@@ -131,3 +149,10 @@ func (c *conn) stream(ctx context.Context, query string, a []any, onClose func()
 	}
 	return newSQLRows(r, onClose)
 }
+
+// noRows are the rows of a statement that returns none.
+type noRows struct{}
+
+func (noRows) Columns() []string         { return nil }
+func (noRows) Close() error              { return nil }
+func (noRows) Next([]driver.Value) error { return io.EOF }

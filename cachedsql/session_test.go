@@ -3,6 +3,7 @@ package cachedsql_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 
@@ -178,5 +179,84 @@ func TestAsyncRefreshDoesNotBorrowTheCallersSession(t *testing.T) {
 	execOn(t, c, "ROLLBACK")
 	if got := nameOf(t, db); got != "apple" {
 		t.Fatalf("read after the rollback = %q; the refresh cached uncommitted rows", got)
+	}
+}
+
+// COMMIT AND CHAIN ends a text transaction and begins another: the
+// second one's writes are invalidated when it commits, not before.
+func TestCommitAndChain(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	execOn(t, c, "BEGIN")
+	execOn(t, c, "UPDATE items SET name = 'first' WHERE id = 1")
+	execOn(t, c, "COMMIT AND CHAIN")
+	execOn(t, c, "UPDATE items SET name = 'second' WHERE id = 1")
+	// Another session sees the first commit, and may cache it.
+	if got := nameOf(t, db); got != "first" {
+		t.Fatalf("read between the two commits = %q; want first", got)
+	}
+	execOn(t, c, "COMMIT")
+	if got := nameOf(t, db); got != "second" {
+		t.Fatalf("read after the chained transaction committed = %q; want second", got)
+	}
+}
+
+// BEGIN and COMMIT sent through Query are tracked as through Exec.
+func TestTransactionVerbsThroughQuery(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	query := func(stmt string) {
+		t.Helper()
+		rows, err := c.QueryContext(ctx, stmt)
+		if err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+		if rows.Next() {
+			t.Fatalf("%s gave a row", stmt)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query("BEGIN")
+	execOn(t, c, "UPDATE items SET name = 'uncommitted' WHERE id = 1")
+	if got := nameOf(t, db); got != "apple" {
+		t.Fatalf("read during the transaction = %q", got)
+	}
+	query("COMMIT")
+	if got := nameOf(t, db); got != "uncommitted" {
+		t.Fatalf("read after COMMIT = %q; want the committed write", got)
+	}
+}
+
+// COMMIT or ROLLBACK sent as text inside a Tx is refused: the Tx would
+// end behind the Tx's back.
+func TestTextCommitInsideTxIsRefused(t *testing.T) {
+	db, _ := newDB(t)
+	for _, stmt := range []string{"COMMIT", "ROLLBACK", "commit and chain"} {
+		tx, err := db.Beginx()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.MustExec("UPDATE items SET name = 'in tx' WHERE id = 1")
+		if _, err := tx.Exec(stmt); !errors.Is(err, cachedsql.ErrTxControl) {
+			t.Fatalf("%s inside a Tx = %v; want ErrTxControl", stmt, err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := nameOf(t, db); got != "apple" {
+			t.Fatalf("after %s and Rollback, read = %q; want the write rolled back", stmt, got)
+		}
 	}
 }
