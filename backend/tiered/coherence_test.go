@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -313,4 +314,58 @@ func TestRacingWritersConverge(t *testing.T) {
 		}
 	}
 	t.Logf("a: %+v", a.Stats())
+}
+
+// Read your writes under racing fills: while other goroutines keep filling
+// the near tier (another process keeps invalidating the key), a Get after
+// this process's Set returned never gives an older value. A fill that
+// loses its race to a write must never be visible, not even for a moment.
+func TestReadYourWritesUnderRacingFills(t *testing.T) {
+	s, noise := pair(t, tiered.Options{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = tiered.PublishKeys(ctxBg, noise, "k")
+		}
+	})
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _, _ = s.Get(ctxBg, "k")
+			}
+		})
+	}
+	var stale int
+	var example string
+	n := 0
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); n++ {
+		want := strconv.Itoa(n)
+		if err := s.Set(ctxBg, "k", entry(want)); err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			if e, ok, _ := s.Get(ctxBg, "k"); ok {
+				if got, _ := strconv.Atoi(string(e.Data)); got < n {
+					stale++
+					example = string(e.Data) + " after writing " + want
+				}
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if stale > 0 {
+		t.Fatalf("%d of %d reads after this process's own write gave an older value (%s)", stale, 20*n, example)
+	}
 }

@@ -55,18 +55,31 @@ func (s *Store) keepTags(tags []string, toks []token, at int64, states []backend
 			s.dropTag(j, tag)
 			continue
 		}
-		if _, had := s.tags.m.Swap(tag, cachedTag{version: states[i].Version, at: at}); !had {
-			if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
-				s.tags.clear() // the new state goes too: only a miss
-			}
+		s.keepTag(j, tag, toks[i], cachedTag{version: states[i].Version, at: at})
+	}
+}
+
+// keepTag caches one tag's state, under its stripe's lock (see keyMu).
+func (s *Store) keepTag(j int, tag string, tok token, st cachedTag) {
+	s.tagMu[j].Lock()
+	defer s.tagMu[j].Unlock()
+	if !s.settled(&s.tagSeq[j], tok) {
+		s.tags.m.Delete(tag) // in doubt: what is there may be older
+		return
+	}
+	if _, had := s.tags.m.Swap(tag, st); !had {
+		if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
+			s.tags.clear() // the new state goes too: only a miss
 		}
-		if !s.settled(&s.tagSeq[j], toks[i]) {
-			s.tags.m.Delete(tag)
-		}
+	}
+	if s.epoch.Load() != tok.epoch {
+		s.tags.m.Delete(tag)
 	}
 }
 
 func (s *Store) dropTag(i int, tag string) {
+	s.tagMu[i].Lock()
+	defer s.tagMu[i].Unlock()
 	s.tagSeq[i].Add(1)
 	s.tags.m.Delete(tag)
 }

@@ -51,6 +51,11 @@ type Store struct {
 	// written, deleted, filled or invalidated by a message; see keep.
 	keySeq [stripes]atomic.Uint64
 	tagSeq [stripes]atomic.Uint64
+	// keyMu and tagMu order a stripe's changes: keep checks its token and
+	// stores under it, and a drop moves the counter and deletes under it,
+	// so a fill that lost its race is never visible, even for a moment.
+	keyMu [stripes]sync.Mutex
+	tagMu [stripes]sync.Mutex
 
 	tags  tagCache // bounded coherence only
 	stats counters
@@ -151,24 +156,33 @@ func (s *Store) begin(key string) token {
 // This is the whole of the near tier's coherence within a process. Every
 // change of a key — a local write or delete, a fill from Redis, an
 // invalidation message from another process — first changes Redis (or
-// learns of a change there), then changes the near tier, then moves the
-// stripe's counter; a fill or a write keeps its entry only if the counter
-// it moved was still at the value noted before it went to Redis. So of two
-// racing changes the later one to move the counter sees the earlier and
-// drops its entry, and a message about a write that a fill missed either
-// arrives before the fill moves the counter (the fill drops its entry) or
-// after (the message's delete comes after the fill's set). A message about
-// a write to Redis is always received after any read that missed the write
-// began, because the writer publishes after its write and the reader noted
-// its token before its read. Entries are only ever dropped in doubt, never
-// kept: the price of a collision in a stripe is a miss.
+// learns of a change there); then, under the stripe's lock, it moves the
+// stripe's counter and changes the near tier. A fill or a write stores its
+// entry only if the counter was still at the value noted before it went
+// to Redis, and otherwise drops the key. So of two racing changes the
+// later one to take the lock sees the earlier and drops what the earlier
+// stored, and a message about a write that a fill
+// missed either takes the lock first (the fill then stores nothing) or
+// after (its delete follows the fill's store). A message about a write to
+// Redis is always received after any read that missed the write began,
+// because the writer publishes after its write and the reader noted its
+// token before its read. Entries are only ever dropped in doubt, never
+// kept, and an entry in doubt is never stored, not even for a moment: the
+// price of a collision in a stripe is a miss.
 func (s *Store) keep(key string, tok token, e backend.Entry, ttl time.Duration) {
 	if !tok.near || (s.maxNear > 0 && len(key)+len(e.Data) > s.maxNear) {
 		s.dropKey(tok.stripe, key)
 		return
 	}
-	_ = s.near.SetWithTTL(context.Background(), key, e, s.nearTTL(ttl))
+	mu := &s.keyMu[tok.stripe]
+	mu.Lock()
+	defer mu.Unlock()
 	if !s.settled(&s.keySeq[tok.stripe], tok) {
+		_ = s.near.Delete(context.Background(), key) // in doubt: what is there may be older
+		return
+	}
+	_ = s.near.SetWithTTL(context.Background(), key, e, s.nearTTL(ttl))
+	if s.epoch.Load() != tok.epoch { // the tier was emptied meanwhile
 		_ = s.near.Delete(context.Background(), key)
 	}
 }
@@ -183,6 +197,8 @@ func (s *Store) settled(seq *atomic.Uint64, tok token) bool {
 
 // dropKey drops key's near copy after a change to it in Redis.
 func (s *Store) dropKey(i int, key string) {
+	s.keyMu[i].Lock()
+	defer s.keyMu[i].Unlock()
 	s.keySeq[i].Add(1)
 	_ = s.near.Delete(context.Background(), key)
 }
