@@ -28,6 +28,17 @@ func nameOf(t *testing.T, q interface {
 	return name
 }
 
+// heldConn holds a session of db until t ends (or the test closes it).
+func heldConn(t *testing.T, db *cachedsql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func execOn(t *testing.T, c *sql.Conn, stmt string) {
 	t.Helper()
 	if _, err := c.ExecContext(context.Background(), stmt); err != nil {
@@ -46,11 +57,7 @@ func TestUnknownWriteQueryTaintsTheSession(t *testing.T) {
 	db.MustExec(`INSERT INTO other.items VALUES (1, 'other schema')`)
 	db.MustExec(`CREATE FUNCTION switch_schema() RETURNS int LANGUAGE plpgsql AS $$
 		BEGIN PERFORM set_config('search_path', 'other, public', false); RETURN 1; END $$`)
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := heldConn(t, db)
 	var one int
 	if err := c.QueryRowContext(ctx, "SELECT switch_schema()").Scan(&one); err != nil {
 		t.Fatal(err)
@@ -66,7 +73,6 @@ func TestUnknownWriteQueryTaintsTheSession(t *testing.T) {
 // A session that made a temporary table is not pooled again when it ends:
 // a later fill cannot read the temporary table in place of the real one.
 func TestTaintedSessionIsNotPooled(t *testing.T) {
-	ctx := context.Background()
 	store, err := memory.New(memory.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,10 +80,7 @@ func TestTaintedSessionIsNotPooled(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	db, dsn := newDB(t, cachedsql.WithBackend(store))
 	db.Inner().SetMaxOpenConns(1) // the next fill gets whatever connection the session left
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := heldConn(t, db)
 	execOn(t, c, "CREATE TEMP TABLE items (id int, name text)")
 	execOn(t, c, "INSERT INTO items VALUES (1, 'temporary')")
 	if err := c.Close(); err != nil {
@@ -102,10 +105,7 @@ func TestAbandonedTextTransactionIsNotPooled(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
 	db.SetMaxOpenConns(1)
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := heldConn(t, db)
 	execOn(t, c, "BEGIN")
 	execOn(t, c, "UPDATE items SET name = 'abandoned' WHERE id = 1")
 	if err := c.Close(); err != nil {
@@ -158,11 +158,7 @@ func TestAsyncRefreshDoesNotBorrowTheCallersSession(t *testing.T) {
 	ctx := context.Background()
 	runner := &heldRunner{}
 	db, _ := newDB(t, cachedsql.WithRunner(runner))
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := heldConn(t, db)
 	if err := c.PingContext(ctx); err != nil { // the session now holds an inner connection
 		t.Fatal(err)
 	}
@@ -185,13 +181,8 @@ func TestAsyncRefreshDoesNotBorrowTheCallersSession(t *testing.T) {
 // COMMIT AND CHAIN ends a text transaction and begins another: the
 // second one's writes are invalidated when it commits, not before.
 func TestCommitAndChain(t *testing.T) {
-	ctx := context.Background()
 	db, _ := newDB(t)
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := heldConn(t, db)
 	execOn(t, c, "BEGIN")
 	execOn(t, c, "UPDATE items SET name = 'first' WHERE id = 1")
 	execOn(t, c, "COMMIT AND CHAIN")
@@ -210,11 +201,7 @@ func TestCommitAndChain(t *testing.T) {
 func TestTransactionVerbsThroughQuery(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := heldConn(t, db)
 	query := func(stmt string) {
 		t.Helper()
 		rows, err := c.QueryContext(ctx, stmt)

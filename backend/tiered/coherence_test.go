@@ -324,27 +324,22 @@ func TestReadYourWritesUnderRacingFills(t *testing.T) {
 	s, noise := pair(t, tiered.Options{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			_ = tiered.PublishKeys(ctxBg, noise, "k")
-		}
-	})
-	for range 8 {
+	// repeat runs f on a goroutine of its own until stop closes.
+	repeat := func(f func()) {
 		wg.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
+					f()
 				}
-				_, _, _ = s.Get(ctxBg, "k")
 			}
 		})
+	}
+	repeat(func() { _ = tiered.PublishKeys(ctxBg, noise, "k") })
+	for range 8 {
+		repeat(func() { _, _, _ = s.Get(ctxBg, "k") })
 	}
 	var stale int
 	var example string
