@@ -145,8 +145,8 @@ func PostgresViews(ctx context.Context, q interface {
 		if err := rows.Scan(&vs, &vn, &bs, &bn); err != nil {
 			return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
 		}
-		view := quoteIdent(vs) + "." + quoteIdent(vn)
-		views[view] = append(views[view], quoteIdent(bs)+"."+quoteIdent(bn))
+		view := sqlanalysis.Table{Schema: vs, Name: vn}.Quoted()
+		views[view] = append(views[view], sqlanalysis.Table{Schema: bs, Name: bn}.Quoted())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
@@ -195,13 +195,14 @@ func SQLiteViews(ctx context.Context, q interface {
 			if t.Catalog == "" && t.Schema == "main" {
 				t.Schema = "" // SQLite's own schema: as the queries name it, unqualified
 			}
-			tables = append(tables, quoteTable(t))
+			t.Catalog = ""
+			tables = append(tables, t.Quoted())
 		}
 		if len(tables) > 0 {
 			slices.Sort(tables)
 			tables = slices.Compact(tables)
-			views[quoteIdent(name)] = tables
-			views[quoteIdent(strings.ToLower(name))] = tables
+			views[sqlanalysis.Table{Name: name}.Quoted()] = tables
+			views[sqlanalysis.Table{Name: strings.ToLower(name)}.Quoted()] = tables
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -212,14 +213,3 @@ func SQLiteViews(ctx context.Context, q interface {
 	}
 	return views, nil
 }
-
-// quoteTable writes t for SQL, every part quoted.
-func quoteTable(t sqlanalysis.Table) string {
-	if t.Schema == "" {
-		return quoteIdent(t.Name)
-	}
-	return quoteIdent(t.Schema) + "." + quoteIdent(t.Name)
-}
-
-// quoteIdent quotes an identifier for SQL, whatever it holds.
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -23,15 +23,22 @@ type Table struct {
 // String renders the table as a dotted name, quoting parts that would not
 // survive a round trip through PostgreSQL's identifier folding, so that
 // String is a stable tag for a cache.
-func (t Table) String() string {
+func (t Table) String() string { return t.render(quoteIdentIfNeeded) }
+
+// Quoted renders the table as SQL that names it, whatever its parts hold
+// (keywords too): every part double-quoted.
+func (t Table) Quoted() string { return t.render(quoteIdent) }
+
+// render joins the table's parts with dots, each written by quote.
+func (t Table) render(quote func(string) string) string {
 	var b strings.Builder
 	for _, part := range []string{t.Catalog, t.Schema} {
 		if part != "" {
-			b.WriteString(quoteIdentIfNeeded(part))
+			b.WriteString(quote(part))
 			b.WriteByte('.')
 		}
 	}
-	b.WriteString(quoteIdentIfNeeded(t.Name))
+	b.WriteString(quote(t.Name))
 	return b.String()
 }
 
@@ -46,8 +53,11 @@ func quoteIdentIfNeeded(s string) string {
 	if plain {
 		return s
 	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	return quoteIdent(s)
 }
+
+// quoteIdent double-quotes s, doubling its double quotes.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // compareTables orders tables by catalog, schema, then name.
 func compareTables(a, b Table) int {
