@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/jmoiron/sqlx/reflectx"
 
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 	"github.com/dogpile-go/dogpile/invalidation"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -307,17 +308,18 @@ func (db *DB) Inner() *sql.DB { return db.e.inner }
 
 // InvalidateTables invalidates every cached result that read any of
 // tables ("users", "public.users", `"Mixed"."Case"`), in every process
-// sharing the cache.
+// sharing the cache; for a view ([WithViews]), the results that read the
+// tables behind it too, as a write through the view does.
 func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
-	tags := make([]string, 0, len(tables))
+	parsed := make([]sqlanalysis.Table, 0, len(tables))
 	for _, name := range tables {
 		t, err := parseTable(name)
 		if err != nil {
 			return err
 		}
-		tags = append(tags, db.e.tableTag(t))
+		parsed = append(parsed, t)
 	}
-	return db.e.tags.Invalidate(ctx, tags...)
+	return db.e.tags.Invalidate(ctx, db.e.tableTags(parsed)...)
 }
 
 // CacheKey returns the key under which the DB caches the result of query

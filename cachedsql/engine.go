@@ -45,6 +45,7 @@ type analysis struct {
 	tagged    region.CallOption // region.WithTags(readTags...), made once
 	writeTags []string          // sorted: the tables written, or allTag for an unknown write
 	verb      txVerb
+	chain     bool // a COMMIT or ROLLBACK AND CHAIN: a new transaction begins as this one ends
 	// taints says the statement may change its session's state (SET,
 	// a temporary table, a function call the analyzer cannot see into):
 	// later cacheable reads on that session must run on it.
@@ -160,28 +161,32 @@ func (e *engine) analyze(query string) *analysis {
 		return an
 	}
 	a, _ := e.analyzer.Analyze(query) // on error a is still the safe answer: not cacheable, unknown write
-	an := &analysis{a: a, verb: verbOf(a)}
+	an := &analysis{a: a}
+	an.verb, an.chain = verbOf(a)
 	plainWrite := len(a.Writes) > 0 && !a.UnknownWrite && a.Kind != sqlanalysis.DDL
 	an.taints = !a.Cacheable && !plainWrite && an.verb == verbNone
 	if a.Cacheable {
-		an.readTags = e.withViewTables(e.tableTags(a.Reads, e.allTag))
+		an.readTags = e.tableTags(a.Reads, e.allTag)
 		an.tagged = region.WithTags(an.readTags...)
 	}
 	switch {
 	case a.UnknownWrite:
 		an.writeTags = []string{e.allTag}
 	case len(a.Writes) > 0:
-		an.writeTags = e.withViewTables(e.tableTags(a.Writes))
+		an.writeTags = e.tableTags(a.Writes)
 	}
 	e.memo.Set(query, an)
 	return an
 }
 
-// tableTags names tables' tags, unqualified tables in the default schema.
+// tableTags names tables' tags, unqualified tables in the default schema,
+// and for a view ([WithViews]) the tags of the tables behind it too.
 func (e *engine) tableTags(tables []sqlanalysis.Table, extra ...string) []string {
 	out := slices.Clone(extra)
 	for _, t := range tables {
-		out = append(out, e.tableTag(t))
+		tag := e.tableTag(t)
+		out = append(out, tag)
+		out = append(out, e.views[tag]...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -198,40 +203,39 @@ func (e *engine) tableTag(t sqlanalysis.Table) string {
 func (e *engine) userTag(tag string) string { return e.s.namespace + ":u:" + tag }
 
 // verbOf recognises the statements that open and close a transaction by
-// text. SAVEPOINT, RELEASE and ROLLBACK TO do neither.
-func verbOf(a *sqlanalysis.Analysis) txVerb {
+// text, and whether one that closes it ends AND CHAIN. SAVEPOINT, RELEASE
+// and ROLLBACK TO do neither.
+func verbOf(a *sqlanalysis.Analysis) (verb txVerb, chain bool) {
 	if a.Kind != sqlanalysis.Utility {
-		return verbNone
+		return verbNone, false
 	}
 	words := strings.Fields(a.Normalized)
 	if len(words) == 0 {
-		return verbNone
+		return verbNone, false
 	}
 	switch words[0] {
 	case "begin":
-		return verbBegin
+		return verbBegin, false
 	case "start":
 		if len(words) > 1 && words[1] == "transaction" {
-			return verbBegin
+			return verbBegin, false
 		}
 	case "commit", "end":
 		if len(words) > 1 && words[1] == "prepared" {
-			return verbNone
+			return verbNone, false
 		}
-		return verbCommit
+		return verbCommit, chains(words)
 	case "rollback", "abort":
 		if len(words) > 1 && (words[1] == "to" || words[1] == "prepared") {
-			return verbNone
+			return verbNone, false
 		}
-		return verbRollback
+		return verbRollback, chains(words)
 	}
-	return verbNone
+	return verbNone, false
 }
 
-// chains reports whether a COMMIT or ROLLBACK ends its transaction AND
-// CHAIN, beginning a new one at once.
-func chains(an *analysis) bool {
-	words := strings.Fields(an.a.Normalized)
+// chains reports whether a COMMIT or ROLLBACK's words end it AND CHAIN.
+func chains(words []string) bool {
 	for i := 1; i+1 < len(words); i++ {
 		if words[i] == "and" && words[i+1] == "chain" {
 			return true

@@ -17,8 +17,11 @@ import (
 // it failed: an error may hide a commit that happened). Inside one, the
 // tags wait for the commit.
 func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Result, error) {
-	an := e.analyze(query)
-	a := args(nvs)
+	return e.execAnalyzed(ctx, c, e.analyze(query), query, args(nvs))
+}
+
+// execAnalyzed is exec once the statement is analysed.
+func (e *engine) execAnalyzed(ctx context.Context, c *conn, an *analysis, query string, a []any) (driver.Result, error) {
 	s, err := c.session(ctx)
 	if err != nil {
 		return nil, err
@@ -46,7 +49,7 @@ func (e *engine) exec(ctx context.Context, c *conn, query string, nvs []driver.N
 			} else {
 				e.report(ws.Rollback(ctx))
 			}
-			if err == nil && chains(an) {
+			if err == nil && an.chain {
 				// AND CHAIN: a new transaction began as the old one ended.
 				c.manual, c.ws = true, e.tags.Begin()
 			}
@@ -81,17 +84,17 @@ func (c *conn) execOn(ctx context.Context, s *sql.Conn, query string, a []any) (
 // once its rows are closed.
 func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Rows, error) {
 	an := e.analyze(query)
+	a := args(nvs)
 	if an.verb != verbNone {
 		// BEGIN, COMMIT or ROLLBACK sent through Query: tracked as
 		// through Exec, with no rows.
-		if _, err := e.exec(ctx, c, query, nvs); err != nil {
+		if _, err := e.execAnalyzed(ctx, c, an, query, a); err != nil {
 			return nil, err
 		}
-		return noRows{}, nil
+		return rowset.NoRows(io.EOF), nil
 	}
-	a := args(nvs)
+	c.note(an) // a call the analyzer cannot see into may change the session
 	if len(an.writeTags) > 0 {
-		c.note(an) // a call the analyzer cannot see into may change the session
 		return e.writeQuery(ctx, c, an, query, a)
 	}
 	cl := callFrom(ctx)
@@ -99,7 +102,6 @@ func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.
 		// Inside a transaction, or on a session whose state may differ from
 		// others' (a held *sql.Conn that ran SET, created a temporary
 		// table, …), the read must see what the session sees and run on it.
-		c.note(an)
 		return c.stream(ctx, query, a, nil)
 	}
 	set, err := e.cachedQuery(ctx, an, query, a, cl, c.inner)
@@ -149,10 +151,3 @@ func (c *conn) stream(ctx context.Context, query string, a []any, onClose func()
 	}
 	return newSQLRows(r, onClose)
 }
-
-// noRows are the rows of a statement that returns none.
-type noRows struct{}
-
-func (noRows) Columns() []string         { return nil }
-func (noRows) Close() error              { return nil }
-func (noRows) Next([]driver.Value) error { return io.EOF }

@@ -79,28 +79,6 @@ func (e *engine) viewTags(views map[string][]string) (map[string][]string, error
 	return out, nil
 }
 
-// withViewTables adds to sorted tags the tags of the tables behind those
-// of them that are views, keeping the result sorted and without repeats.
-func (e *engine) withViewTables(tags []string) []string {
-	if len(e.views) == 0 {
-		return tags
-	}
-	out := tags
-	for _, t := range tags {
-		if bases, ok := e.views[t]; ok {
-			if len(out) == len(tags) {
-				out = slices.Clone(tags)
-			}
-			out = append(out, bases...)
-		}
-	}
-	if len(out) == len(tags) {
-		return tags
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 // postgresViewsQuery lists, for every view outside the system schemas, the
 // relations its definition reads: the pg_class entries its rewrite rule
 // depends on, but for the view itself. Materialized views are left out:

@@ -13,14 +13,18 @@ import (
 // zero Set) gives rows whose Next returns an error.
 func DriverRows(ctx context.Context, s *Set) driver.Rows {
 	if err := s.claim(); err != nil {
-		return failedRows{err}
+		return NoRows(err)
 	}
 	return s.open(ctx)
 }
 
-// failedRows are the driver rows of a set that cannot be replayed.
-type failedRows struct{ err error }
+// NoRows returns driver rows with no columns whose Next returns err:
+// io.EOF for a statement that returns no rows, another error for rows that
+// cannot be given.
+func NoRows(err error) driver.Rows { return noRows{err} }
 
-func (failedRows) Columns() []string           { return nil }
-func (failedRows) Close() error                { return nil }
-func (r failedRows) Next([]driver.Value) error { return r.err }
+type noRows struct{ err error }
+
+func (noRows) Columns() []string           { return nil }
+func (noRows) Close() error                { return nil }
+func (r noRows) Next([]driver.Value) error { return r.err }
