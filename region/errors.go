@@ -3,6 +3,7 @@ package region
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 var (
@@ -53,4 +54,14 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
+}
+
+// abortErr is the error every waiter gets when a creation for key ended
+// without returning: a *PanicError for a panic (p), else ErrCreatorExited
+// (runtime.Goexit). Call it from the deferred function that recovered p.
+func abortErr(key string, p any) error {
+	if p != nil {
+		return &PanicError{Key: key, Value: p, Stack: debug.Stack()}
+	}
+	return fmt.Errorf("%w (key %q)", ErrCreatorExited, key)
 }

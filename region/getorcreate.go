@@ -230,10 +230,8 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 		returned  bool // the work below ended by returning, not by a panic or Goexit
 	)
 	defer func() {
-		if p := recover(); p != nil {
-			val, err, retry = nil, &PanicError{Key: key, Value: p, Stack: debug.Stack()}, false
-		} else if !returned {
-			val, err, retry = nil, fmt.Errorf("%w (key %q)", ErrCreatorExited, key), false
+		if p := recover(); p != nil || !returned {
+			val, err, retry = nil, abortErr(key, p), false
 		}
 		if handedOff {
 			return
@@ -278,10 +276,8 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 				var v V
 				returned := false
 				defer func() {
-					if p := recover(); p != nil {
-						jerr = &PanicError{Key: key, Value: p, Stack: debug.Stack()}
-					} else if !returned {
-						jerr = fmt.Errorf("%w (key %q)", ErrCreatorExited, key)
+					if p := recover(); p != nil || !returned {
+						jerr = abortErr(key, p)
 					}
 					if held != nil {
 						r.unlockBackend(ctx, c, k, held)

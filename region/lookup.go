@@ -79,41 +79,39 @@ func judgeStored[V any](ctx context.Context, r *Region, c *config, k string, e *
 // are all current and none is pending; a store that cannot tell (no tag
 // versions, an error) says no.
 func (r *Region) recordedTagsCurrent(ctx context.Context, c *config, recorded []backend.TagVersion) bool {
-	current := r.currentTags(ctx, c, [][]backend.TagVersion{recorded})
-	return current != nil && current(recorded)
+	names := make([]string, len(recorded))
+	for i, tv := range recorded {
+		names[i] = tv.Tag
+	}
+	states, ok := r.tagStates(ctx, c, names)
+	return ok && backend.TagsMatch(recorded, names, states)
 }
 
-// currentTags reads, in one request, the states of every tag the entries'
-// recorded versions name, and returns the test of one entry's versions
-// against them; nil when the store cannot tell (no tag versions, an
-// error), which makes every entry stale.
-func (r *Region) currentTags(ctx context.Context, c *config, recorded [][]backend.TagVersion) func([]backend.TagVersion) bool {
+// tagStates reads the states of tags; ok is false when the store cannot
+// tell (no tag versions, an error), which makes every entry stale.
+func (r *Region) tagStates(ctx context.Context, c *config, tags []string) (states []backend.TagState, ok bool) {
 	ts, err := backend.TagStoreOf(c.backend)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	var names []string
-	for _, tvs := range recorded {
-		for _, tv := range tvs {
-			names = append(names, tv.Tag)
-		}
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	states, err := ts.TagStates(ctx, names)
+	states, err = ts.TagStates(ctx, tags)
 	if err != nil {
 		_ = r.backendError(ctx, c, "", err)
-		return nil
+		return nil, false
 	}
-	return func(tvs []backend.TagVersion) bool {
-		for _, tv := range tvs {
-			i, ok := slices.BinarySearch(names, tv.Tag)
-			if !ok || i >= len(states) || states[i].Pending || states[i].Version != tv.Version {
-				return false
-			}
+	return states, true
+}
+
+// tagsCurrent reports whether recorded versions are current by the states
+// of names (sorted, without repeats), which hold every tag they name.
+func tagsCurrent(names []string, states []backend.TagState, recorded []backend.TagVersion) bool {
+	for _, tv := range recorded {
+		i, ok := slices.BinarySearch(names, tv.Tag)
+		if !ok || i >= len(states) || states[i].Pending || states[i].Version != tv.Version {
+			return false
 		}
-		return true
 	}
+	return true
 }
 
 // lookupTagged is lookup for a tagged call: the entry and the states of its
@@ -178,16 +176,19 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 	}
 	// Tagged entries read by an untagged call (see lookup) are checked
 	// against their tags' states, read for all of them at once.
-	var current func([]backend.TagVersion) bool
+	var names []string // the tags of tagged entries, and their states
+	var current []backend.TagState
+	currentOK := false
 	if states == nil {
-		var recorded [][]backend.TagVersion
 		for i := range entries {
-			if len(entries[i].Meta.Tags) > 0 {
-				recorded = append(recorded, entries[i].Meta.Tags)
+			for _, tv := range entries[i].Meta.Tags {
+				names = append(names, tv.Tag)
 			}
 		}
-		if len(recorded) > 0 {
-			current = r.currentTags(ctx, c, recorded)
+		if len(names) > 0 {
+			slices.Sort(names)
+			names = slices.Compact(names)
+			current, currentOK = r.tagStates(ctx, c, names)
 		}
 	}
 	for i := range entries {
@@ -200,7 +201,7 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 				continue
 			}
 		case len(e.Meta.Tags) > 0:
-			if current == nil || !current(e.Meta.Tags) {
+			if !currentOK || !tagsCurrent(names, current, e.Meta.Tags) {
 				continue
 			}
 		}

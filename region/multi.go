@@ -138,7 +138,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			switch {
 			case it.f.err != nil:
 				return nil, nil, it.f.err
-			case o.refresh && (it.f.retry || isAbsent && !absentOK || it.f.started <= looked):
+			case o.refresh && (it.f.retry || it.f.started <= looked):
 				// A refresh takes only a value made after it began (see
 				// getOrCreateSlow): look again, and create.
 				next = append(next, it.key)
@@ -186,13 +186,8 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 	handedOff := false
 	returned := false // the work below ended by returning, not by a panic or Goexit
 	defer func() {
-		var err error
-		if p := recover(); p != nil {
-			err = &PanicError{Key: items[0].key, Value: p, Stack: debug.Stack()}
-		} else if !returned {
-			err = fmt.Errorf("%w (key %q)", ErrCreatorExited, items[0].key)
-		}
-		if err != nil {
+		if p := recover(); p != nil || !returned {
+			err := abortErr(items[0].key, p)
 			for _, it := range items {
 				if !(handedOff && it.async) {
 					it.land(ctx, r, c, nil, err, false)
@@ -207,7 +202,6 @@ func flyMulti[V any](ctx context.Context, r *Region, c *config, items []*multiIt
 // flyMultiWork is flyMulti's work; it sets *handedOff once the stale
 // items' batch is the async runner's to land.
 func flyMultiWork[V any](ctx context.Context, r *Region, c *config, items []*multiItem[V], create multiCreator[V], o *callOptions, handedOff *bool) {
-
 	for _, it := range items {
 		mu, acquired, err := r.lockBackend(ctx, c, it.k, it.hadStale)
 		switch {
@@ -242,10 +236,8 @@ func flyMultiWork[V any](ctx context.Context, r *Region, c *config, items []*mul
 		job := func() (err error) {
 			returned := false
 			defer func() {
-				if p := recover(); p != nil {
-					err = &PanicError{Key: later[0].key, Value: p, Stack: debug.Stack()}
-				} else if !returned {
-					err = fmt.Errorf("%w (key %q)", ErrCreatorExited, later[0].key)
+				if p := recover(); p != nil || !returned {
+					err = abortErr(later[0].key, p)
 				}
 				landAll(ctx, r, c, later, err)
 			}()
