@@ -467,9 +467,7 @@ func (w *WriteSet) finish(ctx context.Context, commit bool) error {
 	}
 	err := t.store.ReleasePending(ctx, w.touched, w.owner, commit)
 	if err == nil || !commit {
-		t.mu.Lock()
-		t.unholdLocked(w.touched)
-		t.mu.Unlock()
+		t.unhold(w.touched)
 	}
 	if err == nil {
 		return nil

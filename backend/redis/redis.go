@@ -114,17 +114,14 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 	// A Cluster cannot MGET across slots; a pipeline of GETs goes to each
 	// node at once.
 	cmds := make([]*goredis.StringCmd, len(keys))
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	// Pipelined's error is only the first failed command's, which may be
+	// a missing key's: each command is checked instead.
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
 			cmds[i] = p.Get(ctx, s.key(k))
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, err
-	}
-	// Pipelined reports only the first command's error: a missing first
-	// key would hide a node that failed.
 	for i, c := range cmds {
 		data, err := c.Bytes()
 		switch {

@@ -25,12 +25,15 @@ import (
 func (s *Store) versionKey(tag string) string { return s.tagKey(tag, "v") }
 func (s *Store) pendingKey(tag string) string { return s.tagKey(tag, "p") }
 
-// tagKey names one of a tag's two keys. The empty tag gets keys of their
-// own form: "{}" is no hash tag to a Cluster, whose two keys would then
-// land in different slots, and no script could touch both.
+// tagKey names one of a tag's two keys, which a Cluster must keep in one
+// slot: both hash by the key's hash tag, the text between its first "{"
+// and the next "}". For a tag that is empty or begins with "}" that text
+// would be empty, which a Cluster does not count as a hash tag (each key
+// would hash whole, to a slot of its own), so such tags get keys of a
+// second form whose hash tag is never empty.
 func (s *Store) tagKey(tag, kind string) string {
-	if tag == "" {
-		return s.o.KeyPrefix + "tag-empty:{_}:" + kind
+	if tag == "" || tag[0] == '}' {
+		return s.o.KeyPrefix + "tag_:{_" + tag + "}:" + kind
 	}
 	return s.o.KeyPrefix + "tag:{" + tag + "}:" + kind
 }
