@@ -219,12 +219,12 @@ func (s *Store) apply(payload string) {
 	switch m.kind {
 	case kindKeys:
 		for _, k := range m.items {
-			s.dropKey(s.stripe(k), k)
+			s.dropKey(k)
 			s.watch.notify(k)
 		}
 	case kindTags:
 		for _, t := range m.items {
-			s.dropTag(s.stripe(t), t)
+			s.dropTag(t)
 		}
 	}
 	if h := s.sub.hook.Load(); h != nil {

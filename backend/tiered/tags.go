@@ -38,7 +38,7 @@ func (s *Store) tagTokens(tags []string) ([]token, int64) {
 	healthy := s.healthy.Load()
 	for i, tag := range tags {
 		j := s.stripe(tag)
-		toks[i] = token{stripe: j, seq: s.tagSeq[j].Load(), epoch: epoch, near: healthy}
+		toks[i] = token{stripe: j, seq: s.tagStripes.seq[j].Load(), epoch: epoch, near: healthy}
 	}
 	return toks, at
 }
@@ -50,38 +50,28 @@ func (s *Store) keepTags(tags []string, toks []token, at int64, states []backend
 		if !toks[i].near {
 			continue
 		}
-		j := toks[i].stripe
 		if states[i].Pending {
-			s.dropTag(j, tag)
+			s.dropTag(tag)
 			continue
 		}
-		s.keepTag(j, tag, toks[i], cachedTag{version: states[i].Version, at: at})
+		s.keepTag(tag, toks[i], cachedTag{version: states[i].Version, at: at})
 	}
 }
 
-// keepTag caches one tag's state, under its stripe's lock (see keyMu).
-func (s *Store) keepTag(j int, tag string, tok token, st cachedTag) {
-	s.tagMu[j].Lock()
-	defer s.tagMu[j].Unlock()
-	if !s.settled(&s.tagSeq[j], tok) {
-		s.tags.m.Delete(tag) // in doubt: what is there may be older
-		return
-	}
-	if _, had := s.tags.m.Swap(tag, st); !had {
-		if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
-			s.tags.clear() // the new state goes too: only a miss
+// keepTag caches one tag's state by the rule of [Store.keep].
+func (s *Store) keepTag(tag string, tok token, st cachedTag) {
+	s.tagStripes.keep(&s.epoch, tok, func() {
+		if _, had := s.tags.m.Swap(tag, st); !had {
+			if s.tags.n.Add(1) > int64(s.o.MaxCachedTags) {
+				s.tags.clear() // the new state goes too: only a miss
+			}
 		}
-	}
-	if s.epoch.Load() != tok.epoch {
-		s.tags.m.Delete(tag)
-	}
+	}, func() { s.tags.m.Delete(tag) })
 }
 
-func (s *Store) dropTag(i int, tag string) {
-	s.tagMu[i].Lock()
-	defer s.tagMu[i].Unlock()
-	s.tagSeq[i].Add(1)
-	s.tags.m.Delete(tag)
+// dropTag drops tag's cached state after a change to it in Redis.
+func (s *Store) dropTag(tag string) {
+	s.tagStripes.drop(s.stripe(tag), func() { s.tags.m.Delete(tag) })
 }
 
 // cachedStates returns the cached states of tags when every one is cached
@@ -151,7 +141,7 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 			return e, true, states, nil
 		}
 		// Invalidated: drop the near copy and look in Redis.
-		s.dropKey(s.stripe(key), key)
+		s.dropKey(key)
 	}
 	tok := s.begin(key)
 	var (
@@ -199,7 +189,7 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 // coherence too, for processes sharing the channel in bounded coherence.
 func (s *Store) tagOp(ctx context.Context, tags []string, err error) error {
 	for _, tag := range tags {
-		s.dropTag(s.stripe(tag), tag)
+		s.dropTag(tag)
 	}
 	if err != nil || len(tags) == 0 {
 		return err

@@ -47,15 +47,9 @@ type Store struct {
 	// subscription was lost or made again), so that a fill that began
 	// before is dropped.
 	epoch atomic.Uint64
-	// keySeq and tagSeq move whenever a key (tag) of their stripe is
-	// written, deleted, filled or invalidated by a message; see keep.
-	keySeq [stripes]atomic.Uint64
-	tagSeq [stripes]atomic.Uint64
-	// keyMu and tagMu order a stripe's changes: keep checks its token and
-	// stores under it, and a drop moves the counter and deletes under it,
-	// so a fill that lost its race is never visible, even for a moment.
-	keyMu [stripes]sync.Mutex
-	tagMu [stripes]sync.Mutex
+	// keyStripes and tagStripes order the changes of keys (tags) by
+	// stripe; see keep.
+	keyStripes, tagStripes stripeSet
 
 	tags  tagCache // bounded coherence only
 	stats counters
@@ -145,7 +139,7 @@ type token struct {
 // was read, and keep sees that.
 func (s *Store) begin(key string) token {
 	i := s.stripe(key)
-	t := token{stripe: i, seq: s.keySeq[i].Load(), epoch: s.epoch.Load()}
+	t := token{stripe: i, seq: s.keyStripes.seq[i].Load(), epoch: s.epoch.Load()}
 	t.near = s.healthy.Load()
 	return t
 }
@@ -170,37 +164,50 @@ func (s *Store) begin(key string) token {
 // kept, and an entry in doubt is never stored, not even for a moment: the
 // price of a collision in a stripe is a miss.
 func (s *Store) keep(key string, tok token, e backend.Entry, ttl time.Duration) {
+	del := func() { _ = s.near.Delete(context.Background(), key) }
 	if !tok.near || (s.maxNear > 0 && len(key)+len(e.Data) > s.maxNear) {
-		s.dropKey(tok.stripe, key)
+		s.keyStripes.drop(tok.stripe, del)
 		return
 	}
-	mu := &s.keyMu[tok.stripe]
-	mu.Lock()
-	defer mu.Unlock()
-	if !s.settled(&s.keySeq[tok.stripe], tok) {
-		_ = s.near.Delete(context.Background(), key) // in doubt: what is there may be older
+	s.keyStripes.keep(&s.epoch, tok, func() { _ = s.near.SetWithTTL(context.Background(), key, e, s.nearTTL(ttl)) }, del)
+}
+
+// stripeSet holds, per stripe, a counter that moves with every change of a
+// key (tag) of the stripe — written, deleted, filled, invalidated by a
+// message — and the lock that orders those changes (see keep).
+type stripeSet struct {
+	seq [stripes]atomic.Uint64
+	mu  [stripes]sync.Mutex
+}
+
+// keep is the rule [Store.keep] explains, for keys and tags alike: under
+// the stripe's lock it moves the counter for a change that noted tok
+// before it went to Redis, and runs store if nothing else moved it (nor
+// epoch, the near tier being emptied) meanwhile, del otherwise.
+func (ss *stripeSet) keep(epoch *atomic.Uint64, tok token, store, del func()) {
+	ss.mu[tok.stripe].Lock()
+	defer ss.mu[tok.stripe].Unlock()
+	if ss.seq[tok.stripe].Add(1)-1 != tok.seq || epoch.Load() != tok.epoch {
+		del() // in doubt: what is there may be older
 		return
 	}
-	_ = s.near.SetWithTTL(context.Background(), key, e, s.nearTTL(ttl))
-	if s.epoch.Load() != tok.epoch { // the tier was emptied meanwhile
-		_ = s.near.Delete(context.Background(), key)
+	store()
+	if epoch.Load() != tok.epoch { // the tier was emptied meanwhile
+		del()
 	}
 }
 
-// settled moves a stripe's counter for a change that noted tok before it
-// went to Redis, and reports whether nothing else moved it (nor the epoch)
-// meanwhile: whether what the change put in the near tier may stay. It is
-// the rule keep explains, for keys and tags alike.
-func (s *Store) settled(seq *atomic.Uint64, tok token) bool {
-	return seq.Add(1)-1 == tok.seq && s.epoch.Load() == tok.epoch
+// drop moves stripe i's counter and runs del, under its lock.
+func (ss *stripeSet) drop(i int, del func()) {
+	ss.mu[i].Lock()
+	defer ss.mu[i].Unlock()
+	ss.seq[i].Add(1)
+	del()
 }
 
 // dropKey drops key's near copy after a change to it in Redis.
-func (s *Store) dropKey(i int, key string) {
-	s.keyMu[i].Lock()
-	defer s.keyMu[i].Unlock()
-	s.keySeq[i].Add(1)
-	_ = s.near.Delete(context.Background(), key)
+func (s *Store) dropKey(key string) {
+	s.keyStripes.drop(s.stripe(key), func() { _ = s.near.Delete(context.Background(), key) })
 }
 
 // nearTTL returns the near tier's TTL for an entry written with ttl.
@@ -300,7 +307,7 @@ func (s *Store) SetWithTTL(ctx context.Context, key string, e backend.Entry, ttl
 	e.Value = nil
 	tok := s.begin(key)
 	if err := s.far.SetWithTTL(ctx, key, e, ttl); err != nil {
-		s.dropKey(s.stripe(key), key) // Redis may or may not hold it now
+		s.dropKey(key) // Redis may or may not hold it now
 		return err
 	}
 	s.keep(key, tok, e, ttl)
@@ -323,7 +330,7 @@ func (s *Store) SetMulti(ctx context.Context, entries []backend.KeyedEntry, ttl 
 	}
 	if err := s.far.SetMulti(ctx, entries, ttl); err != nil {
 		for _, k := range keys {
-			s.dropKey(s.stripe(k), k)
+			s.dropKey(k)
 		}
 		return err
 	}
@@ -345,7 +352,7 @@ func (s *Store) SetMulti(ctx context.Context, entries []backend.KeyedEntry, ttl 
 // Delete removes key from Redis and near, and tells other processes.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	err := s.far.Delete(ctx, key)
-	s.dropKey(s.stripe(key), key)
+	s.dropKey(key)
 	if err != nil {
 		return err
 	}
@@ -360,7 +367,7 @@ func (s *Store) DeleteMulti(ctx context.Context, keys []string) error {
 	}
 	err := s.far.DeleteMulti(ctx, keys)
 	for _, k := range keys {
-		s.dropKey(s.stripe(k), k)
+		s.dropKey(k)
 	}
 	if err != nil {
 		return err
