@@ -29,6 +29,17 @@ func newDB(t *testing.T, opts ...cachedsql.Option) (*cachedsql.DB, string) {
 	return db, dsn
 }
 
+// memStore makes a memory store, closed when t ends.
+func memStore(t *testing.T, o memory.Options) *memory.Store {
+	t.Helper()
+	s, err := memory.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 type item struct {
 	ID    int            `db:"id"`
 	Name  string         `db:"name"`
@@ -240,12 +251,7 @@ func TestTooLargeIsNotCached(t *testing.T) {
 	t.Run("objects", func(t *testing.T) { testTooLarge(t) })
 	t.Run("serialized", func(t *testing.T) {
 		// The too-large marker goes through the result encoding too.
-		store, err := memory.New(memory.Options{Serialized: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
-		testTooLarge(t, cachedsql.WithBackend(store))
+		testTooLarge(t, cachedsql.WithBackend(memStore(t, memory.Options{Serialized: true})))
 	})
 }
 
@@ -423,11 +429,7 @@ func TestStampedeOneQuery(t *testing.T) {
 // A too-large marker holds only under the limits it was made under: a DB
 // with larger limits on the same store makes and caches the result.
 func TestTooLargeMarkerYieldsToLargerLimits(t *testing.T) {
-	store, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := memStore(t, memory.Options{})
 	small, dsn := newDB(t, cachedsql.WithBackend(store), cachedsql.WithMaxRows(2))
 	large, err := cachedsql.Connect("pgx", dsn, cachedsql.WithBackend(store), cachedsql.WithMaxRows(10))
 	if err != nil {

@@ -73,11 +73,7 @@ func TestUnknownWriteQueryTaintsTheSession(t *testing.T) {
 // A session that made a temporary table is not pooled again when it ends:
 // a later fill cannot read the temporary table in place of the real one.
 func TestTaintedSessionIsNotPooled(t *testing.T) {
-	store, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := memStore(t, memory.Options{})
 	db, dsn := newDB(t, cachedsql.WithBackend(store))
 	db.Inner().SetMaxOpenConns(1) // the next fill gets whatever connection the session left
 	c := heldConn(t, db)
