@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,12 +68,12 @@ type Tags struct {
 	o     Options
 
 	mu     sync.Mutex
-	held   map[string]int                 // tag → open write sets and owed bumps covering it; guarded by mu
-	open   map[*WriteSet]struct{}         // write sets that may hold marks; guarded by mu
-	owed   []*owed                        // operations the store refused, to retry; guarded by mu
-	closed bool                           // guarded by mu
-	view   atomic.Pointer[map[string]int] // a copy of held, nil when empty: what tagged lookups read, without the lock
-	wake   chan struct{}                  // a new owed operation: retry now
+	held   map[string]int                      // tag → open write sets and owed bumps covering it; guarded by mu
+	open   map[*WriteSet]struct{}              // write sets that may hold marks; guarded by mu
+	owed   []*owed                             // operations the store refused, to retry; guarded by mu
+	closed bool                                // guarded by mu
+	view   atomic.Pointer[map[string]struct{}] // held's tags, nil when none: what tagged lookups read, without the lock
+	wake   chan struct{}                       // a new owed operation: retry now
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -174,7 +173,7 @@ func (t *Tags) overlay(tags []string, states []backend.TagState) {
 		return
 	}
 	for i, tag := range tags {
-		if (*held)[tag] > 0 {
+		if _, ok := (*held)[tag]; ok {
 			states[i].Pending = true
 		}
 	}
@@ -196,31 +195,43 @@ func (t *Tags) unhold(tags []string) {
 
 // holdLocked counts tags as held by one more write set or owed bump.
 func (t *Tags) holdLocked(tags []string) {
+	changed := false
 	for _, tag := range tags {
 		t.held[tag]++
+		changed = changed || t.held[tag] == 1
 	}
-	t.publishLocked()
+	if changed {
+		t.publishLocked()
+	}
 }
 
 func (t *Tags) unholdLocked(tags []string) {
+	changed := false
 	for _, tag := range tags {
 		if t.held[tag]--; t.held[tag] <= 0 {
 			delete(t.held, tag)
+			changed = true
 		}
 	}
-	t.publishLocked()
+	if changed {
+		t.publishLocked()
+	}
 }
 
-// publishLocked gives lookups a copy of held: they read it without the
-// lock, which writes take and every tagged lookup would otherwise wait on
-// while anything is held. Changes come with write sets and bumps, and
-// held has as many tags as the tables being written.
+// publishLocked gives lookups the set of held tags: they read it without
+// the lock, which writes take and every tagged lookup would otherwise wait
+// on while anything is held. It is made again only when a tag comes to be
+// held or stops being held, not when another holder of a held tag comes
+// or goes.
 func (t *Tags) publishLocked() {
 	if len(t.held) == 0 {
 		t.view.Store(nil)
 		return
 	}
-	view := maps.Clone(t.held)
+	view := make(map[string]struct{}, len(t.held))
+	for tag := range t.held {
+		view[tag] = struct{}{}
+	}
 	t.view.Store(&view)
 }
 
