@@ -46,21 +46,28 @@ func TestPayloadAgreesWithSQLAnalysis(t *testing.T) {
 			t.Fatalf("ParsePayload(%q) = %+v, %v; want %+v", payload, got, err, c)
 		}
 	}
-	t.Run("tricky", func(t *testing.T) {
-		for _, s := range trickyNames {
-			for _, n := range trickyNames {
-				check(t, s, n)
-			}
+	schemas, tables := namePairs(t, 0, 5000)
+	for i := range schemas {
+		check(t, schemas[i], tables[i])
+	}
+}
+
+// namePairs returns every pair of tricky names and n random pairs, as
+// schemas and tables; the random ones come from a logged seed on stream.
+func namePairs(t *testing.T, stream uint64, n int) (schemas, tables []string) {
+	t.Helper()
+	for _, s := range trickyNames {
+		for _, n := range trickyNames {
+			schemas, tables = append(schemas, s), append(tables, n)
 		}
-	})
-	t.Run("random", func(t *testing.T) {
-		seed := rand.Uint64()
-		t.Logf("seed %d", seed)
-		r := rand.New(rand.NewPCG(seed, 0))
-		for range 5000 {
-			check(t, randomName(r), randomName(r))
-		}
-	})
+	}
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, stream))
+	for range n {
+		schemas, tables = append(schemas, randomName(r)), append(tables, randomName(r))
+	}
+	return schemas, tables
 }
 
 // The trigger's payload is written in SQL (dogpile.table_tag, installed by
@@ -75,18 +82,7 @@ func TestPayloadAgreesWithTrigger(t *testing.T) {
 	if _, err := migrations.Up(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
-	var schemas, tables []string
-	for _, s := range trickyNames {
-		for _, n := range trickyNames {
-			schemas, tables = append(schemas, s), append(tables, n)
-		}
-	}
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, 2))
-	for range 2000 {
-		schemas, tables = append(schemas, randomName(r)), append(tables, randomName(r))
-	}
+	schemas, tables := namePairs(t, 2, 2000)
 	rows, err := db.QueryContext(t.Context(),
 		"SELECT s, n, dogpile.table_tag(s, n) FROM unnest($1::text[], $2::text[]) AS u(s, n)", schemas, tables)
 	if err != nil {
@@ -166,10 +162,13 @@ func parsesCanonically(t *testing.T, payload string) bool {
 
 const nameRunes = `abcxyz_$09AZé" .*`
 
-func randomName(r *rand.Rand) string {
+func randomName(r *rand.Rand) string { return randomString(r, 1+r.IntN(8)) }
+
+// randomString is n runes drawn from nameRunes.
+func randomString(r *rand.Rand, n int) string {
 	runes := []rune(nameRunes)
 	var b strings.Builder
-	for range 1 + r.IntN(8) {
+	for range n {
 		b.WriteRune(runes[r.IntN(len(runes))])
 	}
 	return b.String()
@@ -179,16 +178,10 @@ func randomPayload(r *rand.Rand) string {
 	if r.IntN(3) == 0 {
 		// Near misses: a valid payload with one character changed.
 		s := []rune((invalidation.Change{Schema: randomName(r), Table: randomName(r)}).String())
-		runes := []rune(nameRunes)
-		s[r.IntN(len(s))] = runes[r.IntN(len(runes))]
+		s[r.IntN(len(s))] = []rune(randomString(r, 1))[0]
 		return string(s)
 	}
-	runes := []rune(nameRunes)
-	var b strings.Builder
-	for range r.IntN(12) {
-		b.WriteRune(runes[r.IntN(len(runes))])
-	}
-	return b.String()
+	return randomString(r, r.IntN(12))
 }
 
 func TestCachedSQLTags(t *testing.T) {
