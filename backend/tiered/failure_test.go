@@ -2,12 +2,14 @@ package tiered_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/backend/redis"
 	"github.com/dogpile-go/dogpile/backend/tiered"
 	"github.com/dogpile-go/dogpile/internal/testenv"
@@ -107,5 +109,111 @@ func TestRedisPaused(t *testing.T) {
 	eventually(t, 10*time.Second, "the store subscribes again", s.Healthy)
 	if p, ok := payloadOf(t, s, "k"); p != "v" || !ok {
 		t.Fatalf("after resume: %q, %v", p, ok)
+	}
+}
+
+// failAfter is a go-redis hook that, while armed, lets each command whose
+// name it lists reach Redis and then reports it failed, as a timeout after
+// the server applied a write does.
+type failAfter struct {
+	armed atomic.Bool
+	names map[string]bool
+}
+
+var errFailAfter = errors.New("injected: applied, then failed")
+
+func (f *failAfter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (f *failAfter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if err := next(ctx, cmd); err != nil || !f.armed.Load() || !f.names[cmd.Name()] {
+			return err
+		}
+		cmd.SetErr(errFailAfter)
+		return errFailAfter
+	}
+}
+
+func (f *failAfter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if err := next(ctx, cmds); err != nil || !f.armed.Load() {
+			return err
+		}
+		var err error
+		for _, c := range cmds {
+			if f.names[c.Name()] {
+				c.SetErr(errFailAfter)
+				err = errFailAfter
+			}
+		}
+		return err
+	}
+}
+
+// A write that Redis applied but reported failed (a timeout after the
+// server acted, say) is still announced: another process's near copy of
+// the key, or its cached state of the tag, is dropped, and the writer's
+// caller still gets the error.
+func TestFailedWriteIsStillPublished(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(s *tiered.Store) error
+		check func(t *testing.T, b *tiered.Store, tag0 uint64) bool // b sees the write
+	}{
+		{"Set", func(s *tiered.Store) error { return s.Set(ctxBg, "k", entry("two")) },
+			func(t *testing.T, b *tiered.Store, _ uint64) bool { p, _ := payloadOf(t, b, "k"); return p == "two" }},
+		{"SetMulti", func(s *tiered.Store) error {
+			return s.SetMulti(ctxBg, []backend.KeyedEntry{{Key: "k", Entry: entry("two")}, {Key: "k2", Entry: entry("two")}}, 0)
+		}, func(t *testing.T, b *tiered.Store, _ uint64) bool { p, _ := payloadOf(t, b, "k"); return p == "two" }},
+		{"Delete", func(s *tiered.Store) error { return s.Delete(ctxBg, "k") },
+			func(t *testing.T, b *tiered.Store, _ uint64) bool { _, ok := payloadOf(t, b, "k"); return !ok }},
+		{"DeleteMulti", func(s *tiered.Store) error { return s.DeleteMulti(ctxBg, []string{"k", "k2"}) },
+			func(t *testing.T, b *tiered.Store, _ uint64) bool { _, ok := payloadOf(t, b, "k"); return !ok }},
+		{"BumpTags", func(s *tiered.Store) error { return s.BumpTags(ctxBg, []string{"t"}) },
+			func(t *testing.T, b *tiered.Store, tag0 uint64) bool {
+				st, err := b.TagStates(ctxBg, []string{"t"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st[0].Version != tag0
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testenv.SharedRedis(t)
+			prefix := uniquePrefix(t)
+			hook := &failAfter{names: map[string]bool{"set": true, "del": true, "evalsha": true, "eval": true}}
+			client := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+			t.Cleanup(func() { client.Close() })
+			client.AddHook(hook)
+			// MaxTagAge is long so that only a message can drop b's
+			// cached tag state within the test.
+			o := tiered.Options{Coherence: tiered.Bounded, MaxTagAge: time.Hour}
+			oa, ob := o, o
+			oa.Redis = &redis.Options{Client: client, KeyPrefix: prefix}
+			ob.Redis = &redis.Options{URL: srv.URL(), KeyPrefix: prefix}
+			a, b := open(t, oa), open(t, ob)
+
+			for _, k := range []string{"k", "k2"} {
+				if err := a.Set(ctxBg, k, entry("one")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			settle(t, a, b)
+			if p, _ := payloadOf(t, b, "k"); p != "one" || !tiered.NearHas(b, "k") {
+				t.Fatalf("b reads %q (near: %v); want \"one\", kept near", p, tiered.NearHas(b, "k"))
+			}
+			st, err := b.TagStates(ctxBg, []string{"t"}) // now cached in b
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			hook.armed.Store(true)
+			if err := tc.write(a); !errors.Is(err, errFailAfter) {
+				t.Fatalf("write = %v; want the injected failure", err)
+			}
+			hook.armed.Store(false)
+			eventually(t, deliveryBound, "b sees the write Redis applied", func() bool { return tc.check(t, b, st[0].Version) })
+		})
 	}
 }

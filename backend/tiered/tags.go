@@ -184,15 +184,18 @@ func (s *Store) ReleasePending(ctx context.Context, tags []string, owner string,
 }
 
 // tagOp finishes a tag operation that Redis answered with err: the cached
-// states go whatever the outcome (Redis may have applied it), and other
-// processes are told when it succeeded. Messages are sent in strict
+// states go and other processes are told whatever the outcome, since Redis
+// may have applied it (see publishFailed). Messages are sent in strict
 // coherence too, for processes sharing the channel in bounded coherence.
 func (s *Store) tagOp(ctx context.Context, tags []string, err error) error {
 	for _, tag := range tags {
 		s.dropTag(tag)
 	}
-	if err != nil || len(tags) == 0 {
+	switch {
+	case len(tags) == 0:
 		return err
+	case err != nil:
+		return s.publishFailed(ctx, kindTags, tags, err)
 	}
 	return s.publish(ctx, kindTags, tags)
 }

@@ -308,7 +308,7 @@ func (s *Store) SetWithTTL(ctx context.Context, key string, e backend.Entry, ttl
 	tok := s.begin(key)
 	if err := s.far.SetWithTTL(ctx, key, e, ttl); err != nil {
 		s.dropKey(key) // Redis may or may not hold it now
-		return err
+		return s.publishFailed(ctx, kindKeys, []string{key}, err)
 	}
 	s.keep(key, tok, e, ttl)
 	return s.publish(ctx, kindKeys, []string{key})
@@ -332,7 +332,7 @@ func (s *Store) SetMulti(ctx context.Context, entries []backend.KeyedEntry, ttl 
 		for _, k := range keys {
 			s.dropKey(k)
 		}
-		return err
+		return s.publishFailed(ctx, kindKeys, keys, err)
 	}
 	seen := make(map[string]int, len(entries))
 	for i, ke := range entries {
@@ -354,7 +354,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	err := s.far.Delete(ctx, key)
 	s.dropKey(key)
 	if err != nil {
-		return err
+		return s.publishFailed(ctx, kindKeys, []string{key}, err)
 	}
 	return s.publish(ctx, kindKeys, []string{key})
 }
@@ -370,7 +370,7 @@ func (s *Store) DeleteMulti(ctx context.Context, keys []string) error {
 		s.dropKey(k)
 	}
 	if err != nil {
-		return err
+		return s.publishFailed(ctx, kindKeys, keys, err)
 	}
 	return s.publish(ctx, kindKeys, keys)
 }
@@ -385,6 +385,20 @@ func (s *Store) publish(ctx context.Context, kind byte, items []string) error {
 	}
 	s.stats.published.Add(1)
 	return nil
+}
+
+// publishFailed follows a write that Redis answered with err, and returns
+// err. Redis may have applied the write all the same (a timeout after the
+// server acted, say), and a near copy in another process must not outlive
+// it by NearTTL: so the message is sent, as after a success, unless the
+// subscription is down, which says Redis is out of reach from here (the
+// message would only wait for another timeout). A failure to send it is
+// counted, not returned: err says more.
+func (s *Store) publishFailed(ctx context.Context, kind byte, items []string, err error) error {
+	if s.healthy.Load() {
+		_ = s.publish(ctx, kind, items)
+	}
+	return err
 }
 
 // Serializer returns the serializer of the Redis store.
