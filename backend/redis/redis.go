@@ -42,6 +42,10 @@ func New(o Options) (*Store, error) {
 // Client returns the go-redis client the store uses.
 func (s *Store) Client() goredis.UniversalClient { return s.rdb }
 
+// KeyPrefix returns the prefix the store puts before every key
+// (Options.KeyPrefix).
+func (s *Store) KeyPrefix() string { return s.o.KeyPrefix }
+
 func (s *Store) key(k string) string { return s.o.KeyPrefix + k }
 
 // Get returns the entry stored under key. A value that is not a record of

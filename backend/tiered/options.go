@@ -57,16 +57,14 @@ type Options struct {
 	// Redis.Client stays open).
 	Redis *redis.Options
 	// Far is an existing Redis store to put the near tier in front of.
-	// The tiered store does not close it. Set Channel along with it when
-	// several key prefixes share a Redis: the store cannot see Far's
-	// prefix.
+	// The tiered store does not close it.
 	Far *redis.Store
 
 	// Channel is the pub/sub channel that carries invalidations between
 	// the processes sharing the far store. Every process that uses the
-	// same keys must use the same channel. Default: Redis.KeyPrefix +
-	// "dogpile:tiered" (just "dogpile:tiered" with Far: still correct
-	// when prefixes share it, at the cost of a few needless drops).
+	// same keys must use the same channel. Default: the far store's key
+	// prefix + "dogpile:tiered", the same whether it is given as Redis
+	// or as Far.
 	Channel string
 
 	// MaxBytes bounds the near tier's size: the keys and encoded values
@@ -168,9 +166,10 @@ func (o *Options) validate() error {
 	}
 	o.RetryMax = max(o.RetryMax, o.RetryMin)
 	if o.Channel == "" {
-		o.Channel = defaultChannel
 		if o.Redis != nil {
 			o.Channel = o.Redis.KeyPrefix + defaultChannel
+		} else {
+			o.Channel = o.Far.KeyPrefix() + defaultChannel
 		}
 	}
 	if o.Clock == nil {

@@ -225,6 +225,37 @@ func TestFarStoreLeftOpen(t *testing.T) {
 	}
 }
 
+// A store made over Far and one made from Redis options, on one key
+// prefix, default to the same channel: each drops the near copies the
+// other's writes replace.
+func TestFarAndRedisShareTheDefaultChannel(t *testing.T) {
+	srv := testenv.SharedRedis(t)
+	prefix := uniquePrefix(t)
+	far, err := redis.New(redis.Options{URL: srv.URL(), KeyPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { far.Close() })
+	a := open(t, tiered.Options{Far: far})
+	b := open(t, tiered.Options{Redis: &redis.Options{URL: srv.URL(), KeyPrefix: prefix}})
+	if a.Channel() != b.Channel() || a.Channel() != prefix+"dogpile:tiered" {
+		t.Fatalf("channels: over Far %q, from Redis options %q; want both %q", a.Channel(), b.Channel(), prefix+"dogpile:tiered")
+	}
+	for _, w := range []struct{ from, to *tiered.Store }{{a, b}, {b, a}} {
+		if err := w.from.Set(ctxBg, "k", entry("one")); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, w.from, w.to)
+		if p, _ := payloadOf(t, w.to, "k"); p != "one" || !tiered.NearHas(w.to, "k") {
+			t.Fatalf("reader got %q (near: %v); want \"one\" kept near", p, tiered.NearHas(w.to, "k"))
+		}
+		if err := w.from.Set(ctxBg, "k", entry("two")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, deliveryBound, "the reader sees the write", func() bool { p, _ := payloadOf(t, w.to, "k"); return p == "two" })
+	}
+}
+
 // The near tier keeps to its bound, and an entry too large for it is read
 // from Redis every time.
 func TestNearBounded(t *testing.T) {
