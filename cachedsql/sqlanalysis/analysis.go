@@ -35,6 +35,13 @@ type Analysis struct {
 	Placeholders []string
 	// Normalized is the canonical text for cache keys; see [Normalize].
 	Normalized string
+	// Statements is the number of statements in the string.
+	Statements int
+	// TxControl lists, in order, the statements that start or end a
+	// transaction by their text (BEGIN, COMMIT, PREPARE TRANSACTION, …);
+	// nil when there are none. A caching layer that tracks transactions
+	// needs them wherever they are in a string of several statements.
+	TxControl []TxStatement
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -45,7 +45,8 @@ type stmtResult struct {
 	writes       []Table
 	reason       string // first reason it is not cacheable
 	unknownWrite bool
-	selectInto   bool // SELECT … INTO creates a table
+	selectInto   bool         // SELECT … INTO creates a table
+	tx           *TxStatement // a statement that starts or ends a transaction
 }
 
 // bail carries a syntax error out of the recursive descent; analyze

@@ -142,6 +142,7 @@ func (p *parser) parseStatement(sc *scope) {
 	case t.kind == tkIdent && utilityVerbs[t.val]:
 		res.kind = Utility
 		p.notCacheable(verb + " statement")
+		p.txControl()
 		p.skipToEnd()
 	case t.kind == tkIdent && unknownVerbs[t.val]:
 		res.kind = Unknown
@@ -233,7 +234,11 @@ func combine(stmts []*stmtResult) *Analysis {
 		an.Kind = Multiple
 		an.Reason = itoa(len(stmts)) + " statements"
 	}
+	an.Statements = len(stmts)
 	for _, s := range stmts {
+		if s.tx != nil {
+			an.TxControl = append(an.TxControl, *s.tx)
+		}
 		an.Reads = append(an.Reads, s.reads...)
 		an.Writes = append(an.Writes, s.writes...)
 		an.UnknownWrite = an.UnknownWrite || s.unknownWrite
