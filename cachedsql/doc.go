@@ -55,4 +55,14 @@
 // Beginx and friends return a [Tx], which embeds *sqlx.Tx and adds
 // [Tx.AfterCommit], [Tx.AfterRollback] and [Tx.RefreshAfterCommit], which
 // re-creates cached results in the background after the commit.
+//
+// Transactions begun and ended by text on a [*sql.Conn] are tracked too:
+// BEGIN, START TRANSACTION, COMMIT, ROLLBACK, END, ABORT and AND CHAIN,
+// also inside strings of several statements ("BEGIN; UPDATE …"), whose
+// writes are charged to every transaction the string touches. A
+// transaction prepared with PREPARE TRANSACTION keeps its tables pending
+// until COMMIT PREPARED or ROLLBACK PREPARED, sent on any connection of the
+// DB; COMMIT PREPARED of a transaction the DB did not prepare invalidates
+// everything. Text that ends a transaction inside a [Tx] is refused with
+// [ErrTxControl].
 package cachedsql

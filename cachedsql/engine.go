@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,17 +24,19 @@ import (
 // serve or fill the cache for reads, and run the tag protocol for writes.
 // It is shared by every connection of the DB and safe for concurrent use.
 type engine struct {
-	inner    *sql.DB // the database: the caller's handle, or one we opened
-	s        settings
-	region   *region.Region
-	tags     *invalidation.Tags
-	runner   region.Runner
-	analyzer *sqlanalysis.Analyzer
-	memo     *otter.Cache[string, *analysis] // statement text → its analysis
-	allTag   string                          // every cached read carries it; an unknown write bumps it
-	views    map[string][]string             // a view's tag → the tags of the tables behind it (WithViews)
-	ttlOpt   region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
-	closers  []func(context.Context) error   // what the engine made and must close
+	inner        *sql.DB // the database: the caller's handle, or one we opened
+	s            settings
+	region       *region.Region
+	tags         *invalidation.Tags
+	runner       region.Runner
+	analyzer     *sqlanalysis.Analyzer
+	memo         *otter.Cache[string, *analysis] // statement text → its analysis
+	allTag       string                          // every cached read carries it; an unknown write bumps it
+	views        map[string][]string             // a view's tag → the tags of the tables behind it (WithViews)
+	prepared     preparedSets                    // write sets of transactions prepared by text, until they end
+	preparedHold time.Duration                   // how long prepared holds a set: preparedHold, shorter in tests
+	ttlOpt       region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
+	closers      []func(context.Context) error   // what the engine made and must close
 }
 
 // analysis is what the engine keeps about a statement text.
@@ -44,24 +45,11 @@ type analysis struct {
 	readTags  []string          // sorted: the tables read, and allTag
 	tagged    region.CallOption // region.WithTags(readTags...), made once
 	writeTags []string          // sorted: the tables written, or allTag for an unknown write
-	verb      txVerb
-	chain     bool // a COMMIT or ROLLBACK AND CHAIN: a new transaction begins as this one ends
 	// taints says the statement may change its session's state (SET,
 	// a temporary table, a function call the analyzer cannot see into):
 	// later cacheable reads on that session must run on it.
 	taints bool
 }
-
-// txVerb is a statement that starts or ends a transaction by its text
-// (BEGIN, COMMIT, …), as sent on a connection outside database/sql's Tx.
-type txVerb uint8
-
-const (
-	verbNone txVerb = iota
-	verbBegin
-	verbCommit
-	verbRollback
-)
 
 func newEngine(inner *sql.DB, s settings) (*engine, error) {
 	e := &engine{inner: inner, s: s, analyzer: s.analyzer}
@@ -133,6 +121,8 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 			return nil, err
 		}
 	}
+	e.preparedHold = preparedHold
+	e.closers = append(e.closers, e.closePrepared) // first: the tags are still open
 	return e, nil
 }
 
@@ -162,9 +152,9 @@ func (e *engine) analyze(query string) *analysis {
 	}
 	a, _ := e.analyzer.Analyze(query) // on error a is still the safe answer: not cacheable, unknown write
 	an := &analysis{a: a}
-	an.verb, an.chain = verbOf(a)
 	plainWrite := len(a.Writes) > 0 && !a.UnknownWrite && a.Kind != sqlanalysis.DDL
-	an.taints = !a.Cacheable && !plainWrite && an.verb == verbNone
+	onlyTxText := len(a.TxControl) == a.Statements && a.Statements > 0
+	an.taints = !a.Cacheable && !plainWrite && !onlyTxText
 	if a.Cacheable {
 		an.readTags = e.tableTags(a.Reads, e.allTag)
 		an.tagged = region.WithTags(an.readTags...)
@@ -201,48 +191,6 @@ func (e *engine) tableTag(t sqlanalysis.Table) string {
 
 // userTag names a tag the caller gave.
 func (e *engine) userTag(tag string) string { return e.s.namespace + ":u:" + tag }
-
-// verbOf recognises the statements that open and close a transaction by
-// text, and whether one that closes it ends AND CHAIN. SAVEPOINT, RELEASE
-// and ROLLBACK TO do neither.
-func verbOf(a *sqlanalysis.Analysis) (verb txVerb, chain bool) {
-	if a.Kind != sqlanalysis.Utility {
-		return verbNone, false
-	}
-	words := strings.Fields(a.Normalized)
-	if len(words) == 0 {
-		return verbNone, false
-	}
-	switch words[0] {
-	case "begin":
-		return verbBegin, false
-	case "start":
-		if len(words) > 1 && words[1] == "transaction" {
-			return verbBegin, false
-		}
-	case "commit", "end":
-		if len(words) > 1 && words[1] == "prepared" {
-			return verbNone, false
-		}
-		return verbCommit, chains(words)
-	case "rollback", "abort":
-		if len(words) > 1 && (words[1] == "to" || words[1] == "prepared") {
-			return verbNone, false
-		}
-		return verbRollback, chains(words)
-	}
-	return verbNone, false
-}
-
-// chains reports whether a COMMIT or ROLLBACK's words end it AND CHAIN.
-func chains(words []string) bool {
-	for i := 1; i+1 < len(words); i++ {
-		if words[i] == "and" && words[i+1] == "chain" {
-			return true
-		}
-	}
-	return false
-}
 
 // ttlFor returns the expiration of a key: the call's TTL or the DB's,
 // shortened by the jitter by an amount fixed per key.

@@ -19,10 +19,12 @@ var (
 	// never caches, with the analyzer's reason.
 	ErrNotCacheable = errors.New("cachedsql: statement is not cached")
 
-	// ErrTxControl is returned for COMMIT or ROLLBACK sent as text inside
-	// a Tx, which would end the transaction behind the Tx's back (and its
-	// writes' invalidation with it): end a Tx with its Commit or Rollback.
-	ErrTxControl = errors.New("cachedsql: COMMIT or ROLLBACK sent as a statement inside a Tx; use Tx.Commit or Tx.Rollback")
+	// ErrTxControl is returned for a statement that starts or ends a
+	// transaction by its text (COMMIT, ROLLBACK, PREPARE TRANSACTION,
+	// BEGIN, …, alone or in a string of several) sent inside a Tx: it
+	// would end the transaction behind the Tx's back, and its writes'
+	// invalidation with it. End a Tx with its Commit or Rollback.
+	ErrTxControl = errors.New("cachedsql: transaction control statement (COMMIT, ROLLBACK, …) sent inside a Tx; use Tx.Commit or Tx.Rollback")
 
 	// ErrHook wraps the failure (error or panic) of a commit or rollback
 	// hook. It is reported to the DB's error handler and never returned by

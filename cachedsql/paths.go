@@ -27,34 +27,8 @@ func (e *engine) execAnalyzed(ctx context.Context, c *conn, an *analysis, query 
 		return nil, err
 	}
 	c.note(an)
-	switch an.verb {
-	case verbBegin:
-		res, err := s.ExecContext(ctx, query, a...)
-		if err == nil && !c.inTx() {
-			c.manual, c.ws = true, e.tags.Begin()
-		}
-		return res, err
-	case verbCommit, verbRollback:
-		if c.tx != nil {
-			// database/sql's Tx would end as it began, by Commit or
-			// Rollback, and not know the transaction had ended.
-			return nil, ErrTxControl
-		}
-		res, err := s.ExecContext(ctx, query, a...)
-		if c.manual {
-			ws := c.ws
-			c.manual, c.ws = false, nil
-			if an.verb == verbCommit {
-				e.report(ws.Commit(ctx))
-			} else {
-				e.report(ws.Rollback(ctx))
-			}
-			if err == nil && an.chain {
-				// AND CHAIN: a new transaction began as the old one ended.
-				c.manual, c.ws = true, e.tags.Begin()
-			}
-		}
-		return res, err
+	if len(an.a.TxControl) > 0 {
+		return e.execTxText(ctx, c, s, an, query, a)
 	}
 	if len(an.writeTags) == 0 {
 		return c.execOn(ctx, s, query, a)
@@ -85,9 +59,9 @@ func (c *conn) execOn(ctx context.Context, s *sql.Conn, query string, a []any) (
 func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.NamedValue) (driver.Rows, error) {
 	an := e.analyze(query)
 	a := args(nvs)
-	if an.verb != verbNone {
-		// BEGIN, COMMIT or ROLLBACK sent through Query: tracked as
-		// through Exec, with no rows.
+	if len(an.a.TxControl) > 0 {
+		// BEGIN, COMMIT, … sent through Query: tracked as through Exec,
+		// with no rows.
 		if _, err := e.execAnalyzed(ctx, c, an, query, a); err != nil {
 			return nil, err
 		}

@@ -226,7 +226,7 @@ func TestTransactionVerbsThroughQuery(t *testing.T) {
 // end behind the Tx's back.
 func TestTextCommitInsideTxIsRefused(t *testing.T) {
 	db, _ := newDB(t)
-	for _, stmt := range []string{"COMMIT", "ROLLBACK", "commit and chain"} {
+	for _, stmt := range []string{"COMMIT", "ROLLBACK", "commit and chain", "UPDATE items SET name = 'x' WHERE id = 2; COMMIT", "PREPARE TRANSACTION 'in-tx'"} {
 		tx, err := db.Beginx()
 		if err != nil {
 			t.Fatal(err)

@@ -197,6 +197,8 @@ func startPostgres(opts PostgresOptions, newFunc string) (*Postgres, error) {
 		"fsync":              "off",
 		"synchronous_commit": "off",
 		"full_page_writes":   "off",
+		// Two-phase commit, for the tests of PREPARE TRANSACTION.
+		"max_prepared_transactions": "8",
 	}
 	for k, v := range opts.Settings {
 		settings[k] = v
