@@ -32,12 +32,16 @@ type hooks struct {
 	afterCommit   []func(context.Context) // guarded by mu
 	afterRollback []func(context.Context) // guarded by mu
 	refreshes     []Refresher             // guarded by mu
-	done          bool                    // guarded by mu
-	running       sync.WaitGroup          // the refreshes queued after the commit
+	ending        bool                    // Commit or Rollback was called; guarded by mu
+	done          bool                    // the hooks of the outcome were taken; guarded by mu
+	committed     bool                    // the outcome, once done; guarded by mu
+	ended         chan struct{}           // closed once the outcome's hooks ran and its refreshes are queued
+	refreshing    int                     // refreshes queued and not done; guarded by mu
+	idle          chan struct{}           // closed when refreshing drops to 0; guarded by mu
 }
 
 func newTx(tx *sqlx.Tx, e *engine) *Tx {
-	return &Tx{Tx: tx.Tx, Mapper: tx.Mapper, x: tx, e: e, h: &hooks{}}
+	return &Tx{Tx: tx.Tx, Mapper: tx.Mapper, x: tx, e: e, h: &hooks{ended: make(chan struct{})}}
 }
 
 // sx returns sqlx's view of the transaction, with the Tx's mapper.
@@ -54,19 +58,36 @@ func (tx *Tx) sx() *sqlx.Tx {
 // invalidation of what it wrote is done), in registration order, on the
 // goroutine that calls Commit. A failing hook (a panic) is reported to the
 // DB's error handler; it never turns a committed transaction into an error
-// nor stops the hooks after it.
+// nor stops the hooks after it. Registered after the transaction
+// committed, f runs at once, on the caller's goroutine; after it rolled
+// back, never.
 func (tx *Tx) AfterCommit(f func(ctx context.Context)) {
-	tx.h.mu.Lock()
-	defer tx.h.mu.Unlock()
-	tx.h.afterCommit = append(tx.h.afterCommit, f)
+	if tx.h.register(func(h *hooks) { h.afterCommit = append(h.afterCommit, f) }, true) {
+		tx.e.report(safeHook(context.Background(), f, true, 0))
+	}
 }
 
 // AfterRollback registers f to run after the transaction rolls back
-// (including a Commit that failed).
+// (including a Commit that failed). Registered after the transaction
+// rolled back, f runs at once, on the caller's goroutine; after it
+// committed, never.
 func (tx *Tx) AfterRollback(f func(ctx context.Context)) {
-	tx.h.mu.Lock()
-	defer tx.h.mu.Unlock()
-	tx.h.afterRollback = append(tx.h.afterRollback, f)
+	if tx.h.register(func(h *hooks) { h.afterRollback = append(h.afterRollback, f) }, false) {
+		tx.e.report(safeHook(context.Background(), f, false, 0))
+	}
+}
+
+// register adds a hook with add while the transaction's hooks have not
+// been taken, and otherwise reports whether the transaction ended with
+// the outcome the hook is for (committed), so that the caller runs it now.
+func (h *hooks) register(add func(*hooks), committed bool) (runNow bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.done {
+		add(h)
+		return false
+	}
+	return h.committed == committed
 }
 
 // RefreshAfterCommit re-creates cached results after the transaction
@@ -76,21 +97,41 @@ func (tx *Tx) AfterRollback(f func(ctx context.Context)) {
 // its tag versions before it queries, so it can never store rows from
 // before a write as current. A refresh the runner cannot take, or that
 // fails, is reported, not retried: the next reader makes the result.
+//
+// Registered after the transaction committed, the refreshes are queued at
+// once; after it rolled back, never.
 func (tx *Tx) RefreshAfterCommit(r ...Refresher) {
-	tx.h.mu.Lock()
-	defer tx.h.mu.Unlock()
-	tx.h.refreshes = append(tx.h.refreshes, r...)
+	if tx.h.register(func(h *hooks) { h.refreshes = append(h.refreshes, r...) }, true) {
+		tx.queueRefreshes(context.Background(), r)
+	}
 }
 
 // WaitRefreshes waits until the refreshes queued by the commit (see
-// [Tx.RefreshAfterCommit]) are done, or ctx ends. Programs rarely need it
-// (the point of the refreshes is that nobody waits for them); tests and
-// tools that must see their effect do.
+// [Tx.RefreshAfterCommit]) are done, or ctx ends. Called while Commit is
+// still running on another goroutine, it waits for Commit to queue them
+// first; called before Commit or Rollback, it returns at once. Programs
+// rarely need it (the point of the refreshes is that nobody waits for
+// them); tests and tools that must see their effect do.
 func (tx *Tx) WaitRefreshes(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { tx.h.running.Wait(); close(done) }()
+	tx.h.mu.Lock()
+	ending := tx.h.ending
+	tx.h.mu.Unlock()
+	if !ending {
+		return nil
+	}
 	select {
-	case <-done:
+	case <-tx.h.ended:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	tx.h.mu.Lock()
+	idle := tx.h.idle
+	tx.h.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -101,6 +142,7 @@ func (tx *Tx) WaitRefreshes(ctx context.Context) error {
 // commit hooks, then queues the refreshes. If the commit fails, the
 // rollback hooks run instead and the error is returned.
 func (tx *Tx) Commit() error {
+	tx.h.end()
 	if err := tx.Tx.Commit(); err != nil {
 		tx.run(false)
 		return err
@@ -111,6 +153,7 @@ func (tx *Tx) Commit() error {
 
 // Rollback rolls the transaction back and runs the rollback hooks.
 func (tx *Tx) Rollback() error {
+	tx.h.end()
 	err := tx.Tx.Rollback()
 	tx.run(false)
 	return err
@@ -223,6 +266,13 @@ func (tx *Tx) NamedStmtContext(ctx context.Context, stmt *NamedStmt) *NamedStmt 
 	return tx.sx().NamedStmtContext(ctx, stmt)
 }
 
+// end notes that Commit or Rollback was called (see WaitRefreshes).
+func (h *hooks) end() {
+	h.mu.Lock()
+	h.ending = true
+	h.mu.Unlock()
+}
+
 // run runs the hooks of the outcome, once.
 func (tx *Tx) run(committed bool) {
 	tx.h.mu.Lock()
@@ -230,24 +280,49 @@ func (tx *Tx) run(committed bool) {
 		tx.h.mu.Unlock()
 		return
 	}
-	tx.h.done = true
+	tx.h.done, tx.h.committed = true, committed
 	fns := tx.h.afterRollback
 	if committed {
 		fns = tx.h.afterCommit
 	}
 	refreshes := tx.h.refreshes
 	tx.h.mu.Unlock()
+	defer close(tx.h.ended)
 	ctx := context.Background()
 	for i, f := range fns {
 		tx.e.report(safeHook(ctx, f, committed, i))
 	}
-	if !committed {
-		return
+	if committed {
+		tx.queueRefreshes(ctx, refreshes)
 	}
+}
+
+// refreshStarted and refreshDone count the refreshes in flight, for
+// WaitRefreshes.
+func (h *hooks) refreshStarted() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refreshing == 0 {
+		h.idle = make(chan struct{})
+	}
+	h.refreshing++
+}
+
+func (h *hooks) refreshDone() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refreshing--
+	if h.refreshing == 0 {
+		close(h.idle)
+	}
+}
+
+// queueRefreshes hands refreshes to the runner, counted in flight.
+func (tx *Tx) queueRefreshes(ctx context.Context, refreshes []Refresher) {
 	for _, r := range refreshes {
-		tx.h.running.Add(1)
+		tx.h.refreshStarted()
 		queued := tx.e.runner.Run(func() error {
-			defer tx.h.running.Done()
+			defer tx.h.refreshDone()
 			if err := r.Refresh(ctx); err != nil {
 				err = fmt.Errorf("%w: refresh after commit: %w", ErrHook, err)
 				tx.e.report(err)
@@ -256,7 +331,7 @@ func (tx *Tx) run(committed bool) {
 			return nil
 		})
 		if !queued {
-			tx.h.running.Done()
+			tx.h.refreshDone()
 			tx.e.report(fmt.Errorf("%w: refresh after commit: the runner's queue is full or closed; the next read makes the result", ErrHook))
 		}
 	}
