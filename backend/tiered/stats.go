@@ -18,7 +18,8 @@ type Stats struct {
 	// CachedTagChecks counts near hits of tagged entries checked against
 	// cached tag states, in bounded coherence (no round trip).
 	CachedTagChecks uint64
-	// Received counts invalidation messages from other processes.
+	// Received counts invalidation messages from other processes, each
+	// once it has been applied.
 	Received uint64
 	// Published counts invalidation messages sent; PublishErrors those
 	// that could not be.

@@ -215,7 +215,6 @@ func (s *Store) apply(payload string) {
 	if m.sender == s.id {
 		return // this store applied its own changes as it made them
 	}
-	s.stats.received.Add(1)
 	switch m.kind {
 	case kindKeys:
 		for _, k := range m.items {
@@ -227,6 +226,8 @@ func (s *Store) apply(payload string) {
 			s.dropTag(t)
 		}
 	}
+	// Counted once applied: a reader that saw the count sees the drops.
+	s.stats.received.Add(1)
 	if h := s.sub.hook.Load(); h != nil {
 		(*h)(m.kind, m.items)
 	}
