@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -51,14 +50,7 @@ func (s *Store) key(k string) string { return s.o.KeyPrefix + k }
 // Get returns the entry stored under key. A value that is not a record of
 // a known format is reported as missing.
 func (s *Store) Get(ctx context.Context, key string) (backend.Entry, bool, error) {
-	data, err := s.rdb.Get(ctx, s.key(key)).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return backend.Entry{}, false, nil
-	}
-	if err != nil {
-		return backend.Entry{}, false, err
-	}
-	return decode(data)
+	return readEntry(s.rdb.Get(ctx, s.key(key)))
 }
 
 func decode(data []byte) (backend.Entry, bool, error) {
@@ -79,6 +71,10 @@ func (s *Store) Set(ctx context.Context, key string, e backend.Entry) error {
 func (s *Store) SetWithTTL(ctx context.Context, key string, e backend.Entry, ttl time.Duration) error {
 	return s.rdb.Set(ctx, s.key(key), backend.MarshalRecord(e), s.ttl(ttl)).Err()
 }
+
+// Expiration returns the TTL the store gives entries written without one
+// (Options.Expiration; 0: none).
+func (s *Store) Expiration() time.Duration { return s.o.Expiration }
 
 func (s *Store) ttl(ttl time.Duration) time.Duration {
 	if ttl > 0 {
@@ -127,13 +123,11 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 		return nil
 	})
 	for i, c := range cmds {
-		data, err := c.Bytes()
-		switch {
-		case err == nil:
-			out[i], _, _ = decode(data)
-		case !errors.Is(err, goredis.Nil):
+		e, _, err := readEntry(c)
+		if err != nil {
 			return nil, err
 		}
+		out[i] = e
 	}
 	return out, nil
 }

@@ -160,6 +160,12 @@ func (s *Store) readTagStates(ctx context.Context, tags []string, pending []*gor
 // GetTagged reads key and the states of tags in one round trip (one per
 // node on a Cluster).
 func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backend.Entry, bool, []backend.TagState, error) {
+	return s.getTagged(ctx, key, tags, nil)
+}
+
+// getTagged is GetTagged, with more commands about key queued by also
+// (when not nil) in the same round trip.
+func (s *Store) getTagged(ctx context.Context, key string, tags []string, also func(goredis.Pipeliner)) (backend.Entry, bool, []backend.TagState, error) {
 	states := make([]backend.TagState, len(tags))
 	pending := make([]*goredis.IntCmd, len(tags))
 	versions := make([]*goredis.StringCmd, len(tags))
@@ -168,6 +174,9 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		s.queueTagReads(ctx, p, tags, now, pending, versions)
 		get = p.Get(ctx, s.key(key))
+		if also != nil {
+			also(p)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) {
@@ -176,14 +185,10 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 	if err := s.readTagStates(ctx, tags, pending, versions, states); err != nil {
 		return backend.Entry{}, false, nil, err
 	}
-	data, err := get.Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return backend.Entry{}, false, states, nil
-	}
+	e, ok, err := readEntry(get)
 	if err != nil {
 		return backend.Entry{}, false, nil, err
 	}
-	e, ok, _ := decode(data)
 	return e, ok, states, nil
 }
 

@@ -80,6 +80,9 @@ type Options struct {
 	// outlive a write whose invalidation message was lost while this
 	// process stayed subscribed (the writer's PUBLISH failed after its
 	// write). Default: one minute; a negative value means no limit.
+	// Whatever it is, a near copy never outlives the entry in Redis: a
+	// read takes the TTL Redis has left along with the entry, and a write
+	// the TTL it gave (or the far store's Expiration).
 	NearTTL time.Duration
 
 	// Coherence is how near hits of tagged entries are checked. Default:

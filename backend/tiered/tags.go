@@ -151,7 +151,18 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 	if s.o.Coherence == Bounded {
 		toks, at = s.tagTokens(tags)
 	}
-	e, ok, states, err := s.far.GetTagged(ctx, key, tags)
+	var (
+		e      backend.Entry
+		left   time.Duration
+		ok     bool
+		states []backend.TagState
+		err    error
+	)
+	if tok.near {
+		e, left, ok, states, err = s.far.GetTaggedWithTTL(ctx, key, tags)
+	} else {
+		e, ok, states, err = s.far.GetTagged(ctx, key, tags)
+	}
 	if err != nil {
 		return backend.Entry{}, false, nil, err
 	}
@@ -160,7 +171,7 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 	}
 	// An entry its tags already invalidate is not worth keeping near.
 	if ok && tok.near && (backend.AnyPending(states) || backend.TagsMatch(e.Meta.Tags, tags, states)) {
-		s.keep(key, tok, e, 0)
+		s.keep(key, tok, e, left)
 	}
 	return e, ok, states, nil
 }

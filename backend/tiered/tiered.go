@@ -163,9 +163,12 @@ func (s *Store) begin(key string) token {
 // token before its read. Entries are only ever dropped in doubt, never
 // kept, and an entry in doubt is never stored, not even for a moment: the
 // price of a collision in a stripe is a miss.
+//
+// ttl is how long Redis keeps the entry (0: for good; negative: it is
+// already gone), which the near copy does not outlive.
 func (s *Store) keep(key string, tok token, e backend.Entry, ttl time.Duration) {
 	del := func() { _ = s.near.Delete(context.Background(), key) }
-	if !tok.near || (s.maxNear > 0 && len(key)+len(e.Data) > s.maxNear) {
+	if !tok.near || ttl < 0 || (s.maxNear > 0 && len(key)+len(e.Data) > s.maxNear) {
 		s.keyStripes.drop(tok.stripe, del)
 		return
 	}
@@ -210,7 +213,16 @@ func (s *Store) dropKey(key string) {
 	s.keyStripes.drop(s.stripe(key), func() { _ = s.near.Delete(context.Background(), key) })
 }
 
-// nearTTL returns the near tier's TTL for an entry written with ttl.
+// farTTL returns how long Redis keeps an entry written with ttl.
+func (s *Store) farTTL(ttl time.Duration) time.Duration {
+	if ttl > 0 {
+		return ttl
+	}
+	return s.far.Expiration()
+}
+
+// nearTTL returns the near tier's TTL for an entry Redis keeps for ttl
+// (0: for good).
 func (s *Store) nearTTL(ttl time.Duration) time.Duration {
 	switch {
 	case s.o.NearTTL < 0:
@@ -243,13 +255,14 @@ func (s *Store) Get(ctx context.Context, key string) (backend.Entry, bool, error
 		return e, true, nil
 	}
 	tok := s.begin(key)
-	e, ok, err := s.far.Get(ctx, key)
+	if !tok.near {
+		return s.far.Get(ctx, key)
+	}
+	e, left, ok, err := s.far.GetWithTTL(ctx, key)
 	if err != nil || !ok {
 		return backend.Entry{}, false, err
 	}
-	if tok.near {
-		s.keep(key, tok, e, 0)
-	}
+	s.keep(key, tok, e, left)
 	return e, true, nil
 }
 
@@ -276,10 +289,21 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 		return out, nil
 	}
 	toks := make([]token, len(farKeys))
+	near := false // any key may be kept near: read the TTLs
 	for i, k := range farKeys {
 		toks[i] = s.begin(k)
+		near = near || toks[i].near
 	}
-	got, err := s.far.GetMulti(ctx, farKeys)
+	var (
+		got   []backend.Entry
+		lefts []time.Duration
+		err   error
+	)
+	if near {
+		got, lefts, err = s.far.GetMultiWithTTL(ctx, farKeys)
+	} else {
+		got, err = s.far.GetMulti(ctx, farKeys)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +315,7 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 			continue
 		}
 		kept[k] = true // a repeated key is kept once: its second keep would drop the first
-		s.keep(k, toks[i], e, 0)
+		s.keep(k, toks[i], e, lefts[i])
 	}
 	return out, nil
 }
@@ -310,7 +334,7 @@ func (s *Store) SetWithTTL(ctx context.Context, key string, e backend.Entry, ttl
 		s.dropKey(key) // Redis may or may not hold it now
 		return s.publishFailed(ctx, kindKeys, []string{key}, err)
 	}
-	s.keep(key, tok, e, ttl)
+	s.keep(key, tok, e, s.farTTL(ttl))
 	return s.publish(ctx, kindKeys, []string{key})
 }
 
@@ -344,7 +368,7 @@ func (s *Store) SetMulti(ctx context.Context, entries []backend.KeyedEntry, ttl 
 		}
 		e := ke.Entry
 		e.Value = nil
-		s.keep(ke.Key, toks[i], e, ttl)
+		s.keep(ke.Key, toks[i], e, s.farTTL(ttl))
 	}
 	return s.publish(ctx, kindKeys, keys)
 }

@@ -245,10 +245,12 @@ func TestFarAndRedisShareTheDefaultChannel(t *testing.T) {
 		if err := w.from.Set(ctxBg, "k", entry("one")); err != nil {
 			t.Fatal(err)
 		}
-		settle(t, w.from, w.to)
-		if p, _ := payloadOf(t, w.to, "k"); p != "one" || !tiered.NearHas(w.to, "k") {
-			t.Fatalf("reader got %q (near: %v); want \"one\" kept near", p, tiered.NearHas(w.to, "k"))
-		}
+		// A read that races a message keeps nothing: read until one
+		// keeps the entry near.
+		eventually(t, deliveryBound, "the reader keeps the write near", func() bool {
+			p, _ := payloadOf(t, w.to, "k")
+			return p == "one" && tiered.NearHas(w.to, "k")
+		})
 		if err := w.from.Set(ctxBg, "k", entry("two")); err != nil {
 			t.Fatal(err)
 		}
@@ -280,4 +282,48 @@ func TestNearBounded(t *testing.T) {
 	if p, ok := payloadOf(t, s, "big"); !ok || len(p) != len(big) {
 		t.Fatalf("big entry: %d bytes, %v", len(p), ok)
 	}
+}
+
+// A near copy never outlives the entry in Redis: not one a read filled
+// (it takes the TTL Redis has left), nor one a write without a TTL kept
+// (it takes the far store's default Expiration). Redis's TTLs run on the
+// server's clock, so the test waits for Redis to drop the entries.
+func TestNearCopyDoesNotOutliveRedis(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	ro := redis.Options{URL: testenv.SharedRedis(t).URL(), KeyPrefix: uniquePrefix(t), Expiration: ttl}
+	oa, ob := tiered.Options{}, tiered.Options{}
+	roA, roB := ro, ro
+	oa.Redis, ob.Redis = &roA, &roB
+	a, b := open(t, oa), open(t, ob)
+	if err := a.Set(ctxBg, "default", entry("v")); err != nil { // the default Expiration
+		t.Fatal(err)
+	}
+	if err := a.SetWithTTL(ctxBg, "own", entry("v"), ttl); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, b)
+	for _, k := range []string{"default", "own"} {
+		if p, ok := payloadOf(t, b, k); !ok || p != "v" || !tiered.NearHas(b, k) {
+			t.Fatalf("b's read of %s = %q, %v (near: %v); want v, kept near", k, p, ok, tiered.NearHas(b, k))
+		}
+		if !tiered.NearHas(a, k) {
+			t.Fatalf("a did not keep its write of %s near", k)
+		}
+	}
+	eventually(t, 10*time.Second, "Redis drops the entries", func() bool {
+		_, ok1, _ := a.Far().Get(ctxBg, "default")
+		_, ok2, _ := a.Far().Get(ctxBg, "own")
+		return !ok1 && !ok2
+	})
+	// Within a few coarse clock ticks of Redis, never NearTTL (a minute).
+	eventually(t, time.Second, "the near copies end with Redis's", func() bool {
+		for _, s := range []*tiered.Store{a, b} {
+			for _, k := range []string{"default", "own"} {
+				if _, ok := payloadOf(t, s, k); ok {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }
