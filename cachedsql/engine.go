@@ -152,9 +152,7 @@ func (e *engine) analyze(query string) *analysis {
 	}
 	a, _ := e.analyzer.Analyze(query) // on error a is still the safe answer: not cacheable, unknown write
 	an := &analysis{a: a}
-	plainWrite := len(a.Writes) > 0 && !a.UnknownWrite && a.Kind != sqlanalysis.DDL
-	onlyTxText := len(a.TxControl) == a.Statements && a.Statements > 0
-	an.taints = !a.Cacheable && !plainWrite && !onlyTxText
+	an.taints = taints(a)
 	if a.Cacheable {
 		an.readTags = e.tableTags(a.Reads, e.allTag)
 		an.tagged = region.WithTags(an.readTags...)
@@ -167,6 +165,32 @@ func (e *engine) analyze(query string) *analysis {
 	}
 	e.memo.Set(query, an)
 	return an
+}
+
+// taints reports whether a statement string may change its session's
+// state (see analysis.taints). A single statement does unless it is a
+// cacheable read, a write to named tables or transaction control; a
+// string of several, unless every one of them is a write to named tables
+// or transaction control (a SET among writes taints it).
+func taints(a *sqlanalysis.Analysis) bool {
+	if a.UnknownWrite {
+		return true
+	}
+	if a.Statements <= 1 {
+		plainWrite := len(a.Writes) > 0 && a.Kind != sqlanalysis.DDL
+		return !a.Cacheable && !plainWrite && len(a.TxControl) == 0
+	}
+	utilities := 0
+	for _, k := range a.Kinds {
+		switch k {
+		case sqlanalysis.Insert, sqlanalysis.Update, sqlanalysis.Delete, sqlanalysis.Merge, sqlanalysis.Truncate, sqlanalysis.Copy:
+		case sqlanalysis.Utility:
+			utilities++
+		default:
+			return true
+		}
+	}
+	return utilities > len(a.TxControl)
 }
 
 // tableTags names tables' tags, unqualified tables in the default schema,

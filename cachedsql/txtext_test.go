@@ -217,3 +217,23 @@ func openPlain(t *testing.T, dsn string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// A SET among writes in one string taints the session as a SET alone
+// does: the session's reads run on it and see its search_path.
+func TestSetAmongWritesTaintsTheSession(t *testing.T) {
+	db, _ := newDB(t)
+	db.MustExec(`CREATE SCHEMA other`)
+	db.MustExec(`CREATE TABLE other.items (id int, name text)`)
+	db.MustExec(`INSERT INTO other.items VALUES (1, 'other schema')`)
+	if got := nameOf(t, db); got != "apple" { // cached
+		t.Fatalf("first read = %q", got)
+	}
+	c := heldConn(t, db)
+	execOn(t, c, "UPDATE items SET price = 2 WHERE id = 2; SET search_path = other, public")
+	if got := nameOf(t, c); got != "other schema" {
+		t.Fatalf("the session's own read = %q; want its search_path's table", got)
+	}
+	if got := nameOf(t, db); got != "apple" {
+		t.Fatalf("another session reads %q; the tainted session filled the shared cache", got)
+	}
+}

@@ -37,6 +37,9 @@ type Analysis struct {
 	Normalized string
 	// Statements is the number of statements in the string.
 	Statements int
+	// Kinds is the kind of each statement, in order (Kind alone says
+	// Multiple for several).
+	Kinds []Kind
 	// TxControl lists, in order, the statements that start or end a
 	// transaction by their text (BEGIN, COMMIT, PREPARE TRANSACTION, …);
 	// nil when there are none. A caching layer that tracks transactions

@@ -236,6 +236,7 @@ func combine(stmts []*stmtResult) *Analysis {
 	}
 	an.Statements = len(stmts)
 	for _, s := range stmts {
+		an.Kinds = append(an.Kinds, s.kind)
 		if s.tx != nil {
 			an.TxControl = append(an.TxControl, *s.tx)
 		}

@@ -59,10 +59,17 @@ func TestTxControl(t *testing.T) {
 			if fmt.Sprint(a.TxControl) != fmt.Sprint(tc.want) || len(a.TxControl) != len(tc.want) {
 				t.Errorf("TxControl = %+v; want %+v", a.TxControl, tc.want)
 			}
-			if a.Statements != tc.count {
-				t.Errorf("Statements = %d; want %d", a.Statements, tc.count)
+			if a.Statements != tc.count || len(a.Kinds) != tc.count {
+				t.Errorf("Statements = %d, Kinds %v; want %d of each", a.Statements, a.Kinds, tc.count)
 			}
 		})
+	}
+	a, err := sqlanalysis.New().Analyze("UPDATE t SET a = 1; SET search_path = x; SELECT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []sqlanalysis.Kind{sqlanalysis.Update, sqlanalysis.Utility, sqlanalysis.Select}; fmt.Sprint(a.Kinds) != fmt.Sprint(want) {
+		t.Errorf("Kinds = %v; want %v", a.Kinds, want)
 	}
 	if s := sqlanalysis.TxCommitPrepared.String(); s != "CommitPrepared" {
 		t.Errorf("TxCommitPrepared.String() = %q", s)
