@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -354,7 +355,10 @@ func (s *Store) expiryOf(ttl time.Duration) time.Time {
 	if ttl <= 0 {
 		return time.Time{}
 	}
-	return s.clock.Now().Add(ttl)
+	if exp, last := s.clock.Now().Add(ttl), time.Unix(0, math.MaxInt64); exp.Before(last) {
+		return exp
+	}
+	return time.Time{} // past what Unix nanoseconds hold (2262): never
 }
 
 // Get returns the entry stored under key, missing when it has expired.

@@ -69,6 +69,13 @@ func readTagStates(tx *bolt.Tx, tags []string, now time.Time, states []backend.T
 
 // newVersion gives tag the bucket's next sequence number as its version.
 func newVersion(tb *bolt.Bucket, tag string) (uint64, error) {
+	if tb.Sequence() == 0 {
+		// A new bucket (a new or recreated file): start above any version
+		// an earlier file can have given out.
+		if err := tb.SetSequence(uint64(time.Now().UnixNano())); err != nil {
+			return 0, err
+		}
+	}
 	v, err := tb.NextSequence()
 	if err != nil {
 		return 0, err

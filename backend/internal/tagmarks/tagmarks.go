@@ -6,6 +6,7 @@ package tagmarks
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -58,7 +59,11 @@ func Decode(b []byte) (Marks, error) {
 func (m Marks) Encode() []byte {
 	b := []byte{layout}
 	for _, mk := range m {
-		b = binary.BigEndian.AppendUint64(b, uint64(mk.End.UnixNano()))
+		end := int64(math.MaxInt64) // clamp: past 2262 UnixNano overflows
+		if mk.End.Before(time.Unix(0, math.MaxInt64)) {
+			end = mk.End.UnixNano()
+		}
+		b = binary.BigEndian.AppendUint64(b, uint64(end))
 		b = binary.AppendUvarint(b, uint64(len(mk.Owner)))
 		b = append(b, mk.Owner...)
 	}
