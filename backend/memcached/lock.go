@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,7 @@ func (s *Store) Mutex(key string) backend.Mutex {
 // that the lock works whatever the data key.
 func (s *Store) lockKey(key string) string {
 	lk := s.prefix + lockAffix + key
-	if key == "" || len(lk) > maxKeyLen || !legalKey(key) {
+	if key == "" || len(lk) > maxKeyLen || !legalKey(key) || strings.HasPrefix(key, manglePrefix) {
 		lk = s.prefix + lockAffix + manglePrefix + backend.SHA1KeyMangler(key)
 	}
 	return lk

@@ -218,7 +218,7 @@ func New(o Options) (*Store, error) {
 	if !o.DisableKeyMangling {
 		fit := backend.LengthLimitedKeyMangler(maxKeyLen-len(o.KeyPrefix)-len(lockAffix), manglePrefix)
 		s.mangler = func(key string) string {
-			if key == "" { // memcached has no empty key
+			if key == "" || strings.HasPrefix(key, manglePrefix) { // no empty key; never pass as a mangled one
 				return manglePrefix + backend.SHA1KeyMangler(key)
 			}
 			return fit(key)
