@@ -56,10 +56,10 @@
 //     wrote it: the payload is the same for every statement on a table, and
 //     PostgreSQL delivers identical notifications of one transaction once.
 //     A transaction that writes two tables sends two.
-//   - A write to a partition also names the partitioned tables above it, and
-//     a write through a partitioned table names every partition below it;
-//     watching any table of a partition tree watches the tables above and
-//     below it.
+//   - A write to a partition, or to a table that inherits from others
+//     (INHERITS), also names the tables above it, and a write through a
+//     partitioned or parent table names every table below it; watching any
+//     table of such a tree watches the tables above and below it.
 //   - A payload never reaches NOTIFY's 8000-byte limit: a table's tag is at
 //     most 257 bytes, and one that could not fit (a server built with a
 //     larger NAMEDATALEN) is sent as [PayloadAll].
@@ -70,7 +70,11 @@
 // --disable-triggers) and rows applied by logical replication (whose apply
 // worker fires no statement triggers but TRUNCATE's) send nothing, and
 // should be followed by [Migrator.Notify] or [Migrator.NotifyAll];
-// partitions created after Watch are not watched until Watch runs again.
+// partitions and children created after Watch are not watched until Watch
+// runs again; and changes of a tree's shape send nothing though they change
+// what its parent returns (ATTACH PARTITION, DETACH PARTITION, DROP of a
+// partition, ALTER TABLE ... [NO] INHERIT): follow them with
+// [Migrator.Notify] of the parent.
 //
 // # Privileges
 //

@@ -334,6 +334,49 @@ func TestPartitions(t *testing.T) {
 	}
 }
 
+// TestInheritance: tables related by INHERITS are handled as partitions
+// are. A read of the parent returns the children's rows, and a write
+// through the parent changes them, while PostgreSQL fires only the
+// statement triggers of the table a statement names (found in an audit:
+// only partition trees were followed).
+func TestInheritance(t *testing.T) {
+	dsn, db, m := installed(t)
+	exec(t, db,
+		"CREATE TABLE animals (id int, name text)",
+		"CREATE TABLE dogs (breed text) INHERITS (animals)",
+		"CREATE TABLE puppies () INHERITS (dogs)",
+		"CREATE TABLE cats () INHERITS (animals)",
+	)
+	// Watching a child watches its ancestors; watching the root, every
+	// descendant.
+	if err := m.Watch(t.Context(), "dogs"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Watched(t.Context())
+	if want := []string{"public.animals", "public.dogs", "public.puppies"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Watched after Watch(dogs) = %q, %v; want %q", got, err, want)
+	}
+	l := listen(t, dsn, db, m.Channel())
+	testenv.Psql(t, dsn, "INSERT INTO puppies VALUES (1, 'rex', 'lab')")
+	l.expect("public.puppies", "public.dogs", "public.animals")
+	testenv.Psql(t, dsn, "UPDATE dogs SET name = 'max'")
+	l.expect("public.dogs", "public.animals", "public.puppies")
+	if err := m.Watch(t.Context(), "animals"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Psql(t, dsn, "DELETE FROM animals")
+	l.expect("public.animals", "public.dogs", "public.puppies", "public.cats")
+
+	// Unwatching a child leaves the tables above it.
+	if err := m.Unwatch(t.Context(), "dogs"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = m.Watched(t.Context())
+	if want := []string{"public.animals", "public.cats"}; !slices.Equal(got, want) {
+		t.Errorf("Watched after Unwatch(dogs) = %q, want %q", got, want)
+	}
+}
+
 // TestIndirectWrites: writes made by a foreign key's cascade,
 // by a trigger on another table, and in a session that skips ordinary
 // triggers (session_replication_role = replica) all notify.
