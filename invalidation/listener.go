@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dogpile-go/dogpile/clock"
 )
@@ -32,7 +33,9 @@ type ListenerOptions struct {
 	// Config is the connection's configuration, as pgx.ParseConfig made
 	// it; the Listener connects with a copy each time. Set this or
 	// ConnString. When neither sets application_name, the Listener's
-	// connection is named "dogpile-listener" in pg_stat_activity.
+	// connection is named "dogpile-listener" in pg_stat_activity. A
+	// Config's OnNotification is called after the Listener has taken
+	// each notification.
 	Config *pgx.ConnConfig
 	// Channel is the channel to LISTEN on, as the migrations were
 	// installed with. Default: [DefaultChannel].
@@ -357,13 +360,25 @@ func NewListener(o ListenerOptions) (*Listener, error) {
 	if o.Clock == nil {
 		o.Clock = clock.System
 	}
-	return &Listener{
+	l := &Listener{
 		o: o, cfg: cfg, all: all,
 		listen:    "LISTEN " + pgx.Identifier{o.Channel}.Sanitize(),
 		wake:      make(chan struct{}, 1),
 		healthyCh: make(chan struct{}),
 		batch:     map[string]struct{}{},
-	}, nil
+	}
+	if user := cfg.OnNotification; user != nil {
+		// pgx hands notifications to OnNotification instead of queueing
+		// them for WaitForNotification: the Listener would hear nothing.
+		// It takes them here, then calls the Config's own.
+		cfg.OnNotification = func(c *pgconn.PgConn, n *pgconn.Notification) {
+			if n.Channel == o.Channel {
+				l.receive(n.Payload)
+			}
+			user(c, n)
+		}
+	}
+	return l, nil
 }
 
 // Healthy reports whether the Listener is connected, listening, and has

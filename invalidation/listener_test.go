@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dogpile-go/dogpile/backend"
@@ -219,6 +220,22 @@ func TestListenerPropagatesWrites(t *testing.T) {
 	}
 	if s.PID == 0 || !s.Healthy || s.LastError != nil || s.MaxApplyDelay <= 0 {
 		t.Errorf("stats: %+v", s)
+	}
+}
+
+// A Config with an OnNotification of its own (a logger, say) does not
+// make the Listener deaf (found in an audit: pgx hands notifications to
+// the callback instead of queueing them, and the Listener heard nothing
+// while it reported healthy). The callback is still called.
+func TestListenerWithConfigOnNotification(t *testing.T) {
+	var called atomic.Int64
+	f := newPGFixture(t, testenv.PostgresDB(t), pgFixtureOptions{
+		onNotification: func(*pgconn.PgConn, *pgconn.Notification) { called.Add(1) },
+	})
+	f.start(t)
+	f.notifiedWrite(t, 1)
+	if called.Load() == 0 {
+		t.Error("the Config's OnNotification was never called")
 	}
 }
 
@@ -576,6 +593,9 @@ type pgFixtureOptions struct {
 	connTimeout   time.Duration
 	bumpTimeout   time.Duration
 	beforeConnect func(context.Context) error
+	// onNotification, when set, goes in a Config the listener is made
+	// with (instead of the connection string).
+	onNotification func(*pgconn.PgConn, *pgconn.Notification)
 }
 
 func newPGFixture(t *testing.T, dsn string, o pgFixtureOptions) *pgFixture {
@@ -616,7 +636,7 @@ func newPGFixture(t *testing.T, dsn string, o pgFixtureOptions) *pgFixture {
 		}
 		return invalidation.CachedSQLTags("lt")(c)
 	}
-	if f.l, err = invalidation.NewListener(invalidation.ListenerOptions{
+	lo := invalidation.ListenerOptions{
 		ConnString:     dsn,
 		Tags:           f.db.Tags(),
 		TagsOf:         tagsOf,
@@ -625,7 +645,12 @@ func newPGFixture(t *testing.T, dsn string, o pgFixtureOptions) *pgFixture {
 		ConnectTimeout: o.connTimeout,
 		BumpTimeout:    o.bumpTimeout,
 		OnEvent:        f.rec.record,
-	}); err != nil {
+	}
+	if o.onNotification != nil {
+		lo.ConnString, lo.Config = "", mustParse(t, dsn)
+		lo.Config.OnNotification = o.onNotification
+	}
+	if f.l, err = invalidation.NewListener(lo); err != nil {
 		t.Fatal(err)
 	}
 	if o.beforeConnect != nil {
