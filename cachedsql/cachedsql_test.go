@@ -109,6 +109,36 @@ func TestWriteInvalidates(t *testing.T) {
 	}
 }
 
+// A table named with its database ("db".public.items, which PostgreSQL
+// accepts for the current database) is the same table as items: a write
+// to either invalidates reads of both (found in an audit: the catalog was
+// kept in the tag).
+func TestCatalogQualifiedNames(t *testing.T) {
+	db, _ := newDB(t)
+	var dbname string
+	if err := db.Inner().QueryRow("SELECT current_database()").Scan(&dbname); err != nil {
+		t.Fatal(err)
+	}
+	qualified := `"` + dbname + `".public.items`
+	for _, tc := range []struct{ read, write string }{
+		{"SELECT name FROM " + qualified + " WHERE id = 1", "UPDATE items SET name = 'first' WHERE id = 1"},
+		{"SELECT name FROM items WHERE id = 1", "UPDATE " + qualified + " SET name = 'second' WHERE id = 1"},
+	} {
+		var before, after string
+		if err := db.Get(&before, tc.read); err != nil { // cached
+			t.Fatal(err)
+		}
+		db.MustExec(tc.write)
+		var want string
+		if err := db.Inner().QueryRow("SELECT name FROM items WHERE id = 1").Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(&after, tc.read); err != nil || after != want {
+			t.Errorf("%s after %s = %q, %v; want %q", tc.read, tc.write, after, err, want)
+		}
+	}
+}
+
 func TestTransactions(t *testing.T) {
 	db, dsn := newDB(t)
 	ctx := context.Background()

@@ -206,7 +206,11 @@ func (e *engine) tableTags(tables []sqlanalysis.Table, extra ...string) []string
 	return slices.Compact(out)
 }
 
+// The catalog of a three-part name goes: PostgreSQL accepts only the
+// current database's name there, so "db".public.items is public.items,
+// and must share its tag (the change listener's payloads name no catalog).
 func (e *engine) tableTag(t sqlanalysis.Table) string {
+	t.Catalog = ""
 	if t.Schema == "" {
 		t.Schema = e.s.schema
 	}
