@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -235,13 +236,43 @@ func (s *Shared) Refresh(ctx context.Context) error {
 	return s.sync(ctx)
 }
 
-// sync is one read-merge-write round with the store.
+// sync is one read-merge-write round with the store. The write, needed
+// only when the store is behind this process, is made under the store's
+// lock for the key (and, within the process, a lock shared by every
+// Shared on the same store and key), after reading the state again: two
+// processes' rounds cannot interleave, so neither writes over a time the
+// other wrote between its read and its write.
 func (s *Shared) sync(ctx context.Context) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	behind, err := s.read(ctx)
+	if err != nil || !behind {
+		return err
+	}
+	unlock := lockState(s.b, s.key)
+	defer unlock()
+	if m := backend.MutexFor(s.b, s.key); m != nil {
+		if err := m.Lock(ctx); err != nil {
+			return fmt.Errorf("invalidation: locking the shared state %q: %w", s.key, err)
+		}
+		defer m.Unlock(context.WithoutCancel(ctx))
+	}
+	if behind, err = s.read(ctx); err != nil || !behind {
+		return err
+	}
+	local := sharedState{Hard: s.hard.Load(), Soft: s.soft.Load()}
+	if err := s.b.Set(ctx, s.key, s.encode(local)); err != nil {
+		return fmt.Errorf("invalidation: writing the shared state %q: %w", s.key, err)
+	}
+	return nil
+}
+
+// read reads the state from the store and merges it into this process's,
+// reporting whether the store is behind the merged state.
+func (s *Shared) read(ctx context.Context) (behind bool, err error) {
 	e, ok, err := s.b.Get(ctx, s.key)
 	if err != nil {
-		return fmt.Errorf("invalidation: reading the shared state %q: %w", s.key, err)
+		return false, fmt.Errorf("invalidation: reading the shared state %q: %w", s.key, err)
 	}
 	var remote sharedState
 	if ok {
@@ -251,13 +282,27 @@ func (s *Shared) sync(ctx context.Context) error {
 	raise(&s.soft, remote.Soft)
 	s.known.Store(true)
 	local := sharedState{Hard: s.hard.Load(), Soft: s.soft.Load()}
-	if local == remote || local == (sharedState{}) {
-		return nil
+	return local != remote && local != (sharedState{}), nil
+}
+
+// stateLocks holds, per store and key, the lock that orders the writes of
+// the Shared strategies of this process on them.
+var stateLocks sync.Map // stateLock → *sync.Mutex
+
+type stateLock struct {
+	store backend.Backend
+	key   string
+}
+
+// lockState takes the process's lock for key in b, and returns its unlock.
+func lockState(b backend.Backend, key string) (unlock func()) {
+	store := backend.ActualBackend(b)
+	if !reflect.TypeOf(store).Comparable() {
+		return func() {}
 	}
-	if err := s.b.Set(ctx, s.key, s.encode(local)); err != nil {
-		return fmt.Errorf("invalidation: writing the shared state %q: %w", s.key, err)
-	}
-	return nil
+	mu, _ := stateLocks.LoadOrStore(stateLock{store, key}, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // raise moves a to v if v is later.
@@ -329,8 +374,10 @@ func (s *Shared) report(err error) {
 	}
 }
 
-// Close stops the background refresh. Invalidated goes on answering from
-// the last state known; Invalidate returns [ErrClosed].
+// Close stops the background refresh, after a last round with the store
+// (bounded by Options.Timeout) that writes back an invalidation whose
+// write was deferred. Invalidated goes on answering from the last state
+// known; Invalidate returns [ErrClosed].
 func (s *Shared) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -339,6 +386,13 @@ func (s *Shared) Close() error {
 		}
 		close(s.stop)
 		<-s.done
+		// A last round, for an Invalidate whose write was deferred: once
+		// closed, this process no longer writes it back.
+		ctx, cancel := context.WithTimeout(context.Background(), s.o.Timeout)
+		if err := s.sync(ctx); err != nil {
+			s.report(err)
+		}
+		cancel()
 	})
 	return nil
 }
