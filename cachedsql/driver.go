@@ -283,12 +283,15 @@ func named(args []driver.Value) []driver.NamedValue {
 // reads that are not cached. onClose runs once, after the inner rows are
 // closed (a write that returns rows is bumped then).
 type sqlRows struct {
-	r       *sql.Rows
-	cols    []string
-	types   []*sql.ColumnType
-	vals    []any
-	ptrs    []any
-	onClose func()
+	r *sql.Rows
+	// peeked says HasNextResultSet moved r to its next result set
+	// already, and more whether there was one.
+	peeked, more bool
+	cols         []string
+	types        []*sql.ColumnType
+	vals         []any
+	ptrs         []any
+	onClose      func()
 }
 
 func newSQLRows(r *sql.Rows, onClose func()) (*sqlRows, error) {
@@ -344,10 +347,25 @@ func (r *sqlRows) Next(dest []driver.Value) error {
 	return nil
 }
 
-func (r *sqlRows) HasNextResultSet() bool { return true }
+// HasNextResultSet tells database/sql, at the end of a result set,
+// whether another follows; when none does it closes the rows itself, and
+// a program that relies on that (never calling Close after reading to the
+// end) gets its connection back. *sql.Rows cannot say without moving to
+// the next set, so this moves, and NextResultSet does not move again.
+func (r *sqlRows) HasNextResultSet() bool {
+	if !r.peeked {
+		r.peeked, r.more = true, r.r.NextResultSet()
+	}
+	return r.more
+}
 
 func (r *sqlRows) NextResultSet() error {
-	if !r.r.NextResultSet() {
+	more := r.more
+	if !r.peeked {
+		more = r.r.NextResultSet()
+	}
+	r.peeked = false
+	if !more {
 		if err := r.r.Err(); err != nil {
 			return err
 		}

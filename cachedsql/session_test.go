@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/cachedsql"
@@ -240,6 +241,36 @@ func TestTextCommitInsideTxIsRefused(t *testing.T) {
 		}
 		if got := nameOf(t, db); got != "apple" {
 			t.Fatalf("after %s and Rollback, read = %q; want the write rolled back", stmt, got)
+		}
+	}
+}
+
+// Rows read to the end go back to the pool without Close, as with the
+// driver beneath: database/sql closes them when the driver says no result
+// set follows (found in an audit: the caching driver always said one
+// might, and a program that relied on the close held its connection).
+func TestRowsReadToTheEndReleaseTheConnection(t *testing.T) {
+	db, _ := newDB(t)
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"SELECT now()",                        // not cacheable: streamed from the database
+		"SELECT name FROM items WHERE id = 1", // cached
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var one int
+		err = db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+		cancel()
+		if err != nil {
+			t.Fatalf("after reading %q to the end without Close, the next query: %v", q, err)
 		}
 	}
 }
