@@ -34,6 +34,19 @@
 // types and driver values the database gave, sql.ErrNoRows where it was,
 // and memory no other caller shares.
 //
+// Two things differ from sqlx on a cacheable read, both because a result is
+// read whole before it is cached and handed to whoever waits for it:
+//
+//   - A query that fails part way (a division by zero at the 4,000th row,
+//     say) returns its error from Query, Get or Select, with no rows; over
+//     pgx alone the rows before the error come first. Nothing is cached.
+//   - A caller's context bounds its wait, not the query: when it ends the
+//     caller gets its error at once, and the query runs on, on a
+//     connection of the pool, to fill the cache for the next callers (and
+//     for others waiting on the same key, whose contexts may not have
+//     ended). Reads with [SkipCache], or that are not cached, are
+//     cancelled with the context as with pgx.
+//
 // # Consistency
 //
 // Cached results carry the versions their tables had before the query ran;

@@ -58,6 +58,9 @@ func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ..
 // would otherwise be read from the database once more only to be dropped.
 func (db *DB) cachedSet(ctx *context.Context, query string, args []any) (*rowset.Set, bool, error) {
 	e := db.e
+	if e == nil { // NewDb's failing DB: sqlx's path gives its error
+		return nil, false, nil
+	}
 	an := e.analyze(query)
 	cl := callFrom(*ctx)
 	if len(an.writeTags) > 0 || !e.cacheable(an, cl) {

@@ -165,10 +165,26 @@ func LoadFileContext(ctx context.Context, e ExecerContext, path string) (*sql.Re
 }
 
 // Preparex prepares a statement on p, as sqlx.Preparex.
-func Preparex(p Preparer, query string) (*Stmt, error) { return sqlx.Preparex(p, query) }
+func Preparex(p Preparer, query string) (*Stmt, error) {
+	switch v := p.(type) {
+	case *DB:
+		return v.Preparex(query)
+	case *Tx:
+		return v.Preparex(query)
+	}
+	return sqlx.Preparex(p, query)
+}
 
 // PreparexContext is Preparex with a context.
 func PreparexContext(ctx context.Context, p PreparerContext, query string) (*Stmt, error) {
+	switch v := p.(type) {
+	case *DB:
+		return v.PreparexContext(ctx, query)
+	case *Tx:
+		return v.PreparexContext(ctx, query)
+	case *Conn:
+		return v.PreparexContext(ctx, query)
+	}
 	return sqlx.PreparexContext(ctx, p, query)
 }
 
@@ -187,5 +203,8 @@ func StructScan(rows interface {
 	Next() bool
 	Scan(...any) error
 }, dest any) error {
+	if r, ok := rows.(*sql.Rows); ok {
+		return sqlx.StructScan(&sqlx.Rows{Rows: r, Mapper: defaultMapper()}, dest)
+	}
 	return sqlx.StructScan(rows, dest)
 }

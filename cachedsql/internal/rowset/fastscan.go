@@ -554,8 +554,10 @@ func selectDirect(ctx context.Context, src Source, dest any, m *reflectx.Mapper,
 	var structs unsafe.Pointer // a []*T's structs, in one allocation
 	if isPtr {
 		structs = reflect.MakeSlice(reflect.SliceOf(base), r.rows, r.rows).Index(0).Addr().UnsafePointer()
-	} else if !grown {
-		direct.Clear() // the caller's old elements: each row starts from zero
+	} else {
+		// The caller's old elements, which reflect.Value.Grow copies into
+		// a new array too: each row starts from zero.
+		direct.Clear()
 	}
 	elems := direct.Index(0).Addr().UnsafePointer()
 	size := base.Size()
@@ -608,20 +610,16 @@ func getDirect(ctx context.Context, src Source, dest any, m *reflectx.Mapper, un
 	if countDirectScans {
 		directScans.Add(1)
 	}
+	// sqlx finds every field before it scans into any, allocating nil
+	// pointers on the way: on an empty result, or should a Scan method
+	// fail, they stay so.
+	for c := range plans {
+		if p := &plans[c]; !p.inline && len(p.index) > 0 {
+			reflectx.FieldByIndexes(value.Elem(), p.index)
+		}
+	}
 	if r.rows == 0 {
 		return true, sql.ErrNoRows
-	}
-	// sqlx finds every field before it scans into any, allocating nil
-	// pointers on the way: should a Scan method fail, they stay so.
-	for c := range plans {
-		if p := &plans[c]; p.op == opScanner || p.elem == opScanner {
-			for c := range plans {
-				if p := &plans[c]; len(p.index) > 0 {
-					reflectx.FieldByIndexes(value.Elem(), p.index)
-				}
-			}
-			break
-		}
 	}
 	sc := scanner{r: r, base: base, plans: plans}
 	return true, sc.row(value.UnsafePointer(), 0)
