@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,19 +137,37 @@ func ParseDuration(v any) (time.Duration, error) {
 	case time.Duration:
 		return x, nil
 	case int:
-		return time.Duration(x) * time.Second, nil
+		return intSeconds(int64(x))
 	case int64:
-		return time.Duration(x) * time.Second, nil
+		return intSeconds(x)
 	case float64:
-		return time.Duration(x * float64(time.Second)), nil
+		return secondsDuration(x)
 	case string:
 		s := strings.TrimSpace(x)
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return time.Duration(f * float64(time.Second)), nil
+			return secondsDuration(f)
 		}
 		return time.ParseDuration(s)
 	}
 	return 0, fmt.Errorf("%T is not a duration", v)
+}
+
+// intSeconds converts n seconds, rejecting values out of range.
+func intSeconds(n int64) (time.Duration, error) {
+	const limit = math.MaxInt64 / int64(time.Second)
+	if n > limit || n < -limit {
+		return 0, fmt.Errorf("%d seconds is not a duration (the limit is about 292 years)", n)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// secondsDuration converts f seconds, rejecting NaN and values out of range.
+func secondsDuration(f float64) (time.Duration, error) {
+	ns := f * float64(time.Second)
+	if ns != ns || ns >= math.MaxInt64 || ns <= math.MinInt64 {
+		return 0, fmt.Errorf("%v seconds is not a duration", f)
+	}
+	return time.Duration(ns), nil
 }
 
 func badArg(name string, v any, want string) error {

@@ -2,6 +2,7 @@ package backend_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,13 @@ func TestArguments(t *testing.T) {
 	}
 	if _, err := args.Duration("bad", 0); !errors.Is(err, backend.ErrBadArgument) {
 		t.Errorf("Duration(bad) error = %v", err)
+	}
+	// Numbers no duration holds are refused, not wrapped or turned into
+	// nonsense (found in an audit: NaN became a negative duration).
+	for _, v := range []any{"NaN", "1e300", 1e300, math.NaN(), int64(math.MaxInt64), math.MaxInt64 / 1e9 * 2} {
+		if d, err := backend.ParseDuration(v); err == nil {
+			t.Errorf("ParseDuration(%#v) = %v; want an error", v, d)
+		}
 	}
 	if s, err := args.String("s", ""); err != nil || s != "a" {
 		t.Errorf("String(s) = %v, %v", s, err)

@@ -3,6 +3,7 @@ package backend
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"strings"
 )
 
 // KeyMangler rewrites a key before it reaches a store, to fit the store's
@@ -39,7 +40,7 @@ func SHA1KeyMangler(key string) string {
 // alphabet, as memcached does).
 func LengthLimitedKeyMangler(max int, prefix string) KeyMangler {
 	return func(key string) string {
-		if len(key) <= max && plainASCII(key) {
+		if len(key) <= max && plainASCII(key) && (prefix == "" || !strings.HasPrefix(key, prefix)) {
 			return key
 		}
 		return prefix + SHA1KeyMangler(key)

@@ -31,7 +31,11 @@ type Proxy interface {
 //
 // As in dogpile, the multi-key methods pass through to the multi-key
 // methods beneath, not to the proxy's own Get or Set: a proxy that changes
-// values on the way in or out overrides GetMulti and SetMulti too.
+// values on the way in or out overrides GetMulti and SetMulti too. The same
+// holds for two single-key methods a region calls instead of Get and Set:
+// SetWithTTL, for its writes when it has a StoreTTL ([TTLSetter]), and
+// GetTagged, for its tagged reads ([TaggedGetter]). A proxy that must see
+// every write or read overrides them as well, as [Breaker] does.
 type ProxyBackend struct {
 	proxied Backend
 }

@@ -25,7 +25,7 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 		var zero V
 		return zero, backend.Metadata{}, false, err
 	}
-	o := options(opts)
+	o := c.resolved(options(opts))
 	k := c.mangle(key)
 	var info lookupInfo
 	v, st, err := lookup[V](ctx, r, c, k, o, &info)
@@ -48,7 +48,7 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 	if err != nil {
 		return nil, err
 	}
-	o := options(opts)
+	o := c.resolved(options(opts))
 	mangled := mangleAll(c, keys)
 	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o)
 	if err != nil {

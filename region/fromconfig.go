@@ -3,6 +3,7 @@ package region
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
 )
@@ -54,11 +55,17 @@ func (r *Region) ConfigureFromConfig(conf map[string]any, prefix string) error {
 	if cfg.Expiration, err = args.Duration("expiration_time", 0); err != nil {
 		return fmt.Errorf("region %q: %w", r.name, err)
 	}
-	if cfg.Expiration < 0 {
+	switch {
+	case cfg.Expiration == -time.Second:
 		cfg.Expiration = NoExpiration
+	case cfg.Expiration < 0:
+		return fmt.Errorf("region %q: %w: %q is %v; use -1 for no expiration", r.name, ErrBadConfig, prefix+"expiration_time", args["expiration_time"])
 	}
 	if cfg.StoreTTL, err = args.Duration("store_ttl", 0); err != nil {
 		return fmt.Errorf("region %q: %w", r.name, err)
+	}
+	if cfg.StoreTTL < 0 {
+		return fmt.Errorf("region %q: %w: %q is %v, must not be negative", r.name, ErrBadConfig, prefix+"store_ttl", args["store_ttl"])
 	}
 	if cfg.ReplaceExisting, err = args.Bool("replace_existing_backend", false); err != nil {
 		return fmt.Errorf("region %q: %w", r.name, err)

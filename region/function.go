@@ -6,8 +6,8 @@ import (
 )
 
 // FuncOption configures a cached function ([CacheOnArguments],
-// [CacheMultiOnArguments]). Every [CallOption] is one too, and then applies
-// to each call of the function.
+// [CacheMultiOnArguments]; [TagsFor] only the first). Every [CallOption] is
+// one too, and then applies to each call of the function.
 type FuncOption interface {
 	applyFunc(*funcConfig)
 }
@@ -56,6 +56,8 @@ func KeyFunc[A any](f func(A) string) FuncOption {
 // [WithTags] does: [Region.InvalidateTags] then invalidates every cached
 // result of that argument. Call, Get, Set, Refresh and Invalidate all use
 // them, so values stored by Set and Refresh are valid for tagged calls.
+// It applies to [CacheOnArguments]; [CacheMultiOnArguments] refuses it
+// with [ErrBadConfig] (give its calls fixed tags with [WithTags]).
 func TagsFor[A any](f func(A) []string) FuncOption {
 	return funcOption(func(c *funcConfig) { c.tagsFunc = f })
 }
@@ -169,7 +171,7 @@ func (f *Func[A, V]) Set(ctx context.Context, a A, v V) error {
 // meanwhile wait for it). A tagged function's new value records its tag
 // versions from before the function ran (see [ForceRefresh]).
 func (f *Func[A, V]) Refresh(ctx context.Context, a A) (V, error) {
-	return f.Call(ctx, a, ForceRefresh())
+	return f.Call(ctx, a, ForceRefresh(), func(o *callOptions) { o.shouldCache = nil })
 }
 
 // Invalidate removes the cached result for a.
@@ -222,6 +224,9 @@ func CacheMultiOnArguments[K comparable, V any](r *Region, fn func(context.Conte
 		if o != nil {
 			o.applyFunc(&cfg)
 		}
+	}
+	if cfg.tagsFunc != nil {
+		return nil, fmt.Errorf("%w: TagsFor does not apply to CacheMultiOnArguments (use WithTags)", ErrBadConfig)
 	}
 	key, err := funcKey[K](r, cfg, fn)
 	if err != nil {

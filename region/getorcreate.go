@@ -82,7 +82,7 @@ func getOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 		return zero, err
 	}
 	k := c.mangle(key)
-	o := options(opts)
+	o := c.resolved(options(opts))
 	if o.refresh {
 		var zero V
 		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, nil, create, o)

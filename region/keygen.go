@@ -14,9 +14,12 @@ type FuncKeyGenerator func(namespace, fnName string) func(args ...any) string
 
 // DefaultFuncKeyGenerator makes keys like dogpile's:
 // "<function name>|<namespace>|<args separated by spaces>", the namespace
-// part left out when empty, each argument formatted with fmt's %v. Give
-// arguments whose %v form identifies them (not pointers), or use a
-// [KeyFunc].
+// part left out when empty. A scalar argument (number, string, bool) is
+// formatted with fmt's %v; a struct, slice, array or map with %#v, whose
+// quoted strings keep {"a b" "c"} apart from {"a" "b c"}. Give arguments
+// whose form identifies them (not pointers), or use a [KeyFunc]. With an
+// interface argument type, values that print alike share a key (1 and
+// "1"), as in dogpile.
 func DefaultFuncKeyGenerator(namespace, fnName string) func(args ...any) string {
 	prefix := fnName + "|"
 	if namespace != "" {
@@ -29,7 +32,12 @@ func DefaultFuncKeyGenerator(namespace, fnName string) func(args ...any) string 
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			fmt.Fprint(&b, a)
+			switch reflect.ValueOf(a).Kind() {
+			case reflect.Struct, reflect.Slice, reflect.Array, reflect.Map, reflect.Pointer, reflect.Interface:
+				fmt.Fprintf(&b, "%#v", a) // quoted strings, typed: unambiguous
+			default:
+				fmt.Fprint(&b, a)
+			}
 		}
 		return b.String()
 	}

@@ -67,6 +67,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		v  V
 		ok bool
 	}
+	o = c.resolved(o)
 	results := make(map[string]outcome, len(keys))
 	pending := slices.Clone(keys)
 	slices.Sort(pending)

@@ -343,6 +343,21 @@ func (c *config) expirationFor(o *callOptions) time.Duration {
 	return max(d, 0)
 }
 
+// resolved returns o with the expiration function in force (the call's,
+// else the region's) asked once, so that every judgement of the call uses
+// the same expiration.
+func (c *config) resolved(o *callOptions) *callOptions {
+	if o.expirationFunc == nil && (o.expiration != 0 || c.expirationFunc == nil) {
+		return o
+	}
+	q := *o
+	q.expiration, q.expirationFunc = c.expirationFor(o), nil
+	if q.expiration == 0 {
+		q.expiration = NoExpiration
+	}
+	return &q
+}
+
 func (c *config) ttlFor(o *callOptions) time.Duration {
 	if o.storeTTL > 0 {
 		return o.storeTTL
