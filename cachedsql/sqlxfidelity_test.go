@@ -17,16 +17,11 @@ import (
 // failed on cachedsql before its fix.
 
 // sqlxPair opens the test database through cachedsql and through plain
-// sqlx on pgx.
+// sqlx on pgx (newSurface's two views).
 func sqlxPair(t *testing.T) (*cachedsql.DB, *sqlx.DB) {
 	t.Helper()
-	db, dsn := newDB(t)
-	raw, err := sqlx.Connect("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return db, raw
+	s := newSurface(t)
+	return s.db, s.raw
 }
 
 type wideRow struct {
