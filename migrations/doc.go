@@ -73,8 +73,10 @@
 // partitions and children created after Watch are not watched until Watch
 // runs again; and changes of a tree's shape send nothing though they change
 // what its parent returns (ATTACH PARTITION, DETACH PARTITION, DROP of a
-// partition, ALTER TABLE ... [NO] INHERIT): follow them with
-// [Migrator.Notify] of the parent.
+// partition, ALTER TABLE ... [NO] INHERIT), nor do other schema changes
+// (a column added, a view replaced): follow them with [Migrator.Notify] of
+// the parent, or let a superuser install [Migrator.WatchSchemaChanges],
+// an event trigger that answers each with [PayloadAll].
 //
 // # Privileges
 //

@@ -46,6 +46,11 @@ var (
 	// not dogpile's.
 	ErrTriggerConflict = errors.New("migrations: table has a conflicting trigger")
 
+	// ErrNotPermitted is returned when the role lacks a privilege the
+	// call needs (a superuser's, for the event trigger of
+	// [Migrator.WatchSchemaChanges]).
+	ErrNotPermitted = errors.New("migrations: not permitted")
+
 	// ErrBadPayload is returned by [ParsePayload] for text that is not a
 	// notification payload; it is package invalidation's sentinel.
 	ErrBadPayload = invalidation.ErrBadPayload

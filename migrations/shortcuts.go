@@ -87,3 +87,23 @@ func NotifyAll(ctx context.Context, db *sql.DB) error {
 	}
 	return m.NotifyAll(ctx)
 }
+
+// WatchSchemaChanges is [Migrator.WatchSchemaChanges] in the
+// [DefaultSchema].
+func WatchSchemaChanges(ctx context.Context, db *sql.DB) error {
+	m, err := New(db)
+	if err != nil {
+		return err
+	}
+	return m.WatchSchemaChanges(ctx)
+}
+
+// UnwatchSchemaChanges is [Migrator.UnwatchSchemaChanges] in the
+// [DefaultSchema].
+func UnwatchSchemaChanges(ctx context.Context, db *sql.DB) error {
+	m, err := New(db)
+	if err != nil {
+		return err
+	}
+	return m.UnwatchSchemaChanges(ctx)
+}

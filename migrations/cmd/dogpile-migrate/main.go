@@ -44,6 +44,10 @@ Commands:
   watched          list the watched tables
   notify TABLE...  notify the cache of the tables now, as a write would
   notify-all       tell the cache that every table may have changed
+  watch-ddl        make schema changes (ALTER TABLE, DROP TABLE, a view
+                   replaced, ...) tell the cache that every table may have
+                   changed; needs a superuser (an event trigger)
+  unwatch-ddl      stop that
 
 Tables are named as in SQL: users, sales.orders, '"MixedCase"'.
 
@@ -67,15 +71,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"up":         {run: up},
-	"down":       {run: down},
-	"down-all":   {run: downAll},
-	"status":     {run: status},
-	"watch":      {tables: true, run: watch},
-	"unwatch":    {tables: true, run: unwatch},
-	"watched":    {run: watched},
-	"notify":     {tables: true, run: notify},
-	"notify-all": {run: notifyAll},
+	"up":          {run: up},
+	"down":        {run: down},
+	"down-all":    {run: downAll},
+	"status":      {run: status},
+	"watch":       {tables: true, run: watch},
+	"unwatch":     {tables: true, run: unwatch},
+	"watched":     {run: watched},
+	"notify":      {tables: true, run: notify},
+	"notify-all":  {run: notifyAll},
+	"watch-ddl":   {run: watchDDL},
+	"unwatch-ddl": {run: unwatchDDL},
 }
 
 // run is the whole program, apart from the process: it returns the exit
@@ -317,5 +323,40 @@ func notifyAll(ctx context.Context, m *migrations.Migrator, _ []string, out io.W
 		return err
 	}
 	fmt.Fprintln(out, "notified: every table may have changed")
+	return nil
+}
+
+func watchDDL(ctx context.Context, m *migrations.Migrator, _ []string, out io.Writer) error {
+	return switchDDL(ctx, m, true, out)
+}
+
+func unwatchDDL(ctx context.Context, m *migrations.Migrator, _ []string, out io.Writer) error {
+	return switchDDL(ctx, m, false, out)
+}
+
+// switchDDL installs (on) or removes the schema change event trigger, and
+// says what changed.
+func switchDDL(ctx context.Context, m *migrations.Migrator, on bool, out io.Writer) error {
+	was, err := m.WatchingSchemaChanges(ctx)
+	if err != nil {
+		return err
+	}
+	if was == on {
+		fmt.Fprintln(out, "nothing to change")
+		return nil
+	}
+	if on {
+		err = m.WatchSchemaChanges(ctx)
+	} else {
+		err = m.UnwatchSchemaChanges(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if on {
+		fmt.Fprintf(out, "watching schema changes (event trigger %s)\n", m.TriggerName())
+	} else {
+		fmt.Fprintln(out, "no longer watching schema changes")
+	}
 	return nil
 }
