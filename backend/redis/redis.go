@@ -91,11 +91,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // GetMulti returns the entries stored under keys, zero where missing, in one
 // round trip (MGET), or one per node on a Cluster.
 func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, error) {
-	out := make([]backend.Entry, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return []backend.Entry{}, nil
 	}
 	if !s.cluster {
+		out := make([]backend.Entry, len(keys))
 		full := make([]string, len(keys))
 		for i, k := range keys {
 			full[i] = s.key(k)
@@ -111,25 +111,8 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 		}
 		return out, nil
 	}
-	// A Cluster cannot MGET across slots; a pipeline of GETs goes to each
-	// node at once.
-	cmds := make([]*goredis.StringCmd, len(keys))
-	// Pipelined's error is only the first failed command's, which may be
-	// a missing key's: each command is checked instead.
-	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Get(ctx, s.key(k))
-		}
-		return nil
-	})
-	for i, c := range cmds {
-		e, _, err := readEntry(c)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = e
-	}
-	return out, nil
+	out, _, err := s.getPipelined(ctx, keys, false)
+	return out, err
 }
 
 // SetMulti stores entries in one round trip (one per node on a Cluster).

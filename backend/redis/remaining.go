@@ -46,10 +46,16 @@ func (s *Store) GetWithTTL(ctx context.Context, key string) (backend.Entry, time
 // remaining time to live (0 where missing), in one round trip (one per
 // node on a Cluster).
 func (s *Store) GetMultiWithTTL(ctx context.Context, keys []string) ([]backend.Entry, []time.Duration, error) {
-	out := make([]backend.Entry, len(keys))
-	lefts := make([]time.Duration, len(keys))
-	if len(keys) == 0 {
-		return out, lefts, nil
+	return s.getPipelined(ctx, keys, true)
+}
+
+// getPipelined reads keys with a pipeline of GETs (one round trip per
+// node on a Cluster, which cannot MGET across slots), each followed by a
+// PTTL when withTTL is set (lefts is nil otherwise).
+func (s *Store) getPipelined(ctx context.Context, keys []string, withTTL bool) (out []backend.Entry, lefts []time.Duration, err error) {
+	out = make([]backend.Entry, len(keys))
+	if withTTL {
+		lefts = make([]time.Duration, len(keys))
 	}
 	gets := make([]*goredis.StringCmd, len(keys))
 	pttls := make([]*goredis.DurationCmd, len(keys))
@@ -58,7 +64,9 @@ func (s *Store) GetMultiWithTTL(ctx context.Context, keys []string) ([]backend.E
 	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
 			gets[i] = p.Get(ctx, s.key(k))
-			pttls[i] = p.PTTL(ctx, s.key(k))
+			if withTTL {
+				pttls[i] = p.PTTL(ctx, s.key(k))
+			}
 		}
 		return nil
 	})
@@ -70,8 +78,10 @@ func (s *Store) GetMultiWithTTL(ctx context.Context, keys []string) ([]backend.E
 		if !ok {
 			continue
 		}
-		if lefts[i], err = remaining(pttls[i]); err != nil {
-			return nil, nil, err
+		if withTTL {
+			if lefts[i], err = remaining(pttls[i]); err != nil {
+				return nil, nil, err
+			}
 		}
 		out[i] = e
 	}

@@ -151,18 +151,7 @@ func (s *Store) GetTagged(ctx context.Context, key string, tags []string) (backe
 	if s.o.Coherence == Bounded {
 		toks, at = s.tagTokens(tags)
 	}
-	var (
-		e      backend.Entry
-		left   time.Duration
-		ok     bool
-		states []backend.TagState
-		err    error
-	)
-	if tok.near {
-		e, left, ok, states, err = s.far.GetTaggedWithTTL(ctx, key, tags)
-	} else {
-		e, ok, states, err = s.far.GetTagged(ctx, key, tags)
-	}
+	e, left, ok, states, err := s.far.GetTaggedWithTTL(ctx, key, tags)
 	if err != nil {
 		return backend.Entry{}, false, nil, err
 	}

@@ -255,14 +255,13 @@ func (s *Store) Get(ctx context.Context, key string) (backend.Entry, bool, error
 		return e, true, nil
 	}
 	tok := s.begin(key)
-	if !tok.near {
-		return s.far.Get(ctx, key)
-	}
 	e, left, ok, err := s.far.GetWithTTL(ctx, key)
 	if err != nil || !ok {
 		return backend.Entry{}, false, err
 	}
-	s.keep(key, tok, e, left)
+	if tok.near {
+		s.keep(key, tok, e, left)
+	}
 	return e, true, nil
 }
 
@@ -289,21 +288,10 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]backend.Entry, e
 		return out, nil
 	}
 	toks := make([]token, len(farKeys))
-	near := false // any key may be kept near: read the TTLs
 	for i, k := range farKeys {
 		toks[i] = s.begin(k)
-		near = near || toks[i].near
 	}
-	var (
-		got   []backend.Entry
-		lefts []time.Duration
-		err   error
-	)
-	if near {
-		got, lefts, err = s.far.GetMultiWithTTL(ctx, farKeys)
-	} else {
-		got, err = s.far.GetMulti(ctx, farKeys)
-	}
+	got, lefts, err := s.far.GetMultiWithTTL(ctx, farKeys)
 	if err != nil {
 		return nil, err
 	}
