@@ -75,9 +75,10 @@ func (e *engine) execTxText(ctx context.Context, c *conn, s *sql.Conn, an *analy
 						e.finish(ctx, ws, true)
 						return
 					}
-					e.prepared.put(gid, ws, e.preparedHold, func(ws *invalidation.WriteSet) {
-						e.finish(context.Background(), ws, true)
-					})
+					expire := func(ws *invalidation.WriteSet) { e.finish(context.Background(), ws, true) }
+					if old := e.prepared.put(gid, ws, e.preparedHold, expire); old != nil {
+						expire(old)
+					}
 				})
 			}
 			open, cur = false, nil
@@ -163,19 +164,18 @@ type preparedSet struct {
 }
 
 // put holds ws under gid; expire gets it if it is still held after hold.
-func (p *preparedSets) put(gid string, ws *invalidation.WriteSet, hold time.Duration, expire func(*invalidation.WriteSet)) {
+// It returns the set it replaces, if any: PostgreSQL refuses a second
+// prepared transaction of one identifier, so the first has ended
+// elsewhere, and its set is to be finished as an expired one is.
+func (p *preparedSets) put(gid string, ws *invalidation.WriteSet, hold time.Duration, expire func(*invalidation.WriteSet)) (replaced *invalidation.WriteSet) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sets == nil {
 		p.sets = make(map[string]*preparedSet)
 	}
 	if old, ok := p.sets[gid]; ok {
-		// PostgreSQL refuses a second prepared transaction of one
-		// identifier, so this one is another database's: ws takes over
-		// the old set's tags, pending until it ends.
 		old.timer.Stop()
-		_ = ws.Touch(context.Background(), old.ws.Tags()...)
-		_ = old.ws.Rollback(context.Background())
+		replaced = old.ws
 	}
 	ps := &preparedSet{ws: ws}
 	ps.timer = time.AfterFunc(hold, func() {
@@ -190,6 +190,7 @@ func (p *preparedSets) put(gid string, ws *invalidation.WriteSet, hold time.Dura
 		}
 	})
 	p.sets[gid] = ps
+	return replaced
 }
 
 // take removes and returns the set held under gid.
