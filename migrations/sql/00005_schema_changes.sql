@@ -21,6 +21,19 @@ END
 $fn$;
 -- +goose StatementEnd
 
+-- has_ddl_trigger() reports whether dogpile's event trigger is there: of
+-- dogpile's name, calling notify_ddl().
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{schema}}.has_ddl_trigger() RETURNS boolean
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT EXISTS (
+        SELECT FROM pg_catalog.pg_event_trigger e
+        WHERE e.evtname = {{trigger}} AND e.evtfoid = '{{schema}}.notify_ddl()'::regprocedure
+    )
+$fn$;
+-- +goose StatementEnd
+
 -- watch_ddl() installs the event trigger, named as the table triggers
 -- are; it is idempotent. Temporary tables are left out: a session that
 -- makes and alters them would empty every cache each time.
@@ -29,10 +42,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.watch_ddl() RETURNS void
 LANGUAGE plpgsql VOLATILE
 AS $fn$
 BEGIN
-    IF EXISTS (
-        SELECT FROM pg_catalog.pg_event_trigger e
-        WHERE e.evtname = {{trigger}} AND e.evtfoid = '{{schema}}.notify_ddl()'::regprocedure
-    ) THEN
+    IF {{schema}}.has_ddl_trigger() THEN
         RETURN;
     END IF;
     EXECUTE pg_catalog.format(
@@ -52,10 +62,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.unwatch_ddl() RETURNS void
 LANGUAGE plpgsql VOLATILE
 AS $fn$
 BEGIN
-    IF EXISTS (
-        SELECT FROM pg_catalog.pg_event_trigger e
-        WHERE e.evtname = {{trigger}} AND e.evtfoid = '{{schema}}.notify_ddl()'::regprocedure
-    ) THEN
+    IF {{schema}}.has_ddl_trigger() THEN
         EXECUTE pg_catalog.format('DROP EVENT TRIGGER %I', {{trigger}});
     END IF;
 END
@@ -65,18 +72,8 @@ $fn$;
 -- +goose Down
 -- The event trigger goes with its function (dropping it needs the
 -- superuser who made it, as dropping the function would).
--- +goose StatementBegin
-DO $do$
-BEGIN
-    IF EXISTS (
-        SELECT FROM pg_catalog.pg_event_trigger e
-        WHERE e.evtname = {{trigger}} AND e.evtfoid = '{{schema}}.notify_ddl()'::regprocedure
-    ) THEN
-        EXECUTE pg_catalog.format('DROP EVENT TRIGGER %I', {{trigger}});
-    END IF;
-END
-$do$;
--- +goose StatementEnd
+SELECT {{schema}}.unwatch_ddl();
 DROP FUNCTION IF EXISTS {{schema}}.unwatch_ddl();
 DROP FUNCTION IF EXISTS {{schema}}.watch_ddl();
+DROP FUNCTION IF EXISTS {{schema}}.has_ddl_trigger();
 DROP FUNCTION IF EXISTS {{schema}}.notify_ddl();
