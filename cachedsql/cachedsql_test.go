@@ -384,6 +384,13 @@ func TestOnlyOnRequest(t *testing.T) {
 	if _ = db.GetContext(cachedsql.UseCache(ctx), &name, q); name != "fresh" {
 		t.Fatalf("UseCache read was not cached: %q", name)
 	}
+	// A refresh asks for the cache too: it replaces what UseCache reads.
+	if err := db.RefreshQuery(q).Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _ = db.GetContext(cachedsql.UseCache(ctx), &name, q); name != "later" {
+		t.Fatalf("UseCache read after RefreshQuery: %q, want later", name)
+	}
 }
 
 func TestWriteThroughQueryInvalidates(t *testing.T) {

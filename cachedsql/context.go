@@ -30,7 +30,9 @@ func withCall(ctx context.Context, f func(*call)) context.Context {
 }
 
 // ContextWithTTL returns a context whose reads are cached for d instead of
-// the DB's TTL.
+// the DB's TTL. On a store that drops entries by TTL, the DB's own region
+// keeps such a result for twice d, as it keeps others for twice the DB's
+// TTL (a region given by [WithRegion] keeps its own StoreTTL).
 func ContextWithTTL(ctx context.Context, d time.Duration) context.Context {
 	return withCall(ctx, func(c *call) { c.ttl = max(d, 0) })
 }
@@ -53,7 +55,8 @@ func SkipCache(ctx context.Context) context.Context {
 }
 
 // RefreshCache returns a context whose reads run on the database and
-// replace what the cache holds.
+// replace what the cache holds. A refresh asks for the cache: on a DB
+// opened with [OnlyOnRequest] it needs no [UseCache].
 func RefreshCache(ctx context.Context) context.Context {
 	return withCall(ctx, func(c *call) { c.refresh = true })
 }

@@ -287,7 +287,7 @@ func (e *engine) key(an *analysis, a []any, c call) (key string, callerTags []st
 
 // cacheable reports whether a read may be served from the cache.
 func (e *engine) cacheable(an *analysis, c call) bool {
-	return an.a.Cacheable && !c.skip && (c.use || !e.s.onlyOnRequest)
+	return an.a.Cacheable && !c.skip && (c.use || c.refresh || !e.s.onlyOnRequest)
 }
 
 // cachedQuery returns the result of a cacheable read from the cache, or
@@ -319,6 +319,11 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	opts := []region.CallOption{tagged, expiration, cacheSets, nil}
 	if c.refresh {
 		opts[3] = region.ForceRefresh()
+	}
+	if c.ttl > 0 && e.s.region == nil {
+		// The DB's own region drops values after 2 × the DB's TTL: a call
+		// TTL of its own keeps its values as long as its TTL says.
+		opts = append(opts, region.WithStoreTTL(2*c.ttl))
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
 	var lease *sessionLease

@@ -1,6 +1,7 @@
 package cachedsql
 
 import (
+	"math"
 	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
@@ -81,9 +82,13 @@ func WithTTL(d time.Duration) Option {
 
 // WithTTLJitter shortens each key's TTL by up to this fraction, by an
 // amount fixed per key, so that results cached together do not expire
-// together. Clamped to [0, 0.9]; default 0.1.
+// together. Clamped to [0, 0.9]; default 0.1. NaN changes nothing.
 func WithTTLJitter(fraction float64) Option {
-	return func(s *settings) { s.jitter = min(max(fraction, 0), 0.9) }
+	return func(s *settings) {
+		if !math.IsNaN(fraction) {
+			s.jitter = min(max(fraction, 0), 0.9)
+		}
+	}
 }
 
 // WithMaxRows caches no result of more rows than n (it is returned, not

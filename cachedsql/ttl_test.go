@@ -2,6 +2,7 @@ package cachedsql_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -68,6 +69,31 @@ func TestTTL(t *testing.T) {
 		}
 		if got := readName(t, ctx, db, 2); got != "bread" {
 			t.Fatalf("after 11s of the DB's 1h TTL: %q, want the cached bread", got)
+		}
+	})
+	t.Run("jitter NaN is ignored", func(t *testing.T) {
+		// NaN passes min and max: clamped as it came, it made every TTL
+		// NaN-shortened, which the region reads as "never expires".
+		db, dsn, clk := ttlDB(t, cachedsql.WithTTL(time.Minute), cachedsql.WithTTLJitter(math.NaN()))
+		readName(t, ctx, db, 1)
+		behindTheBack(t, dsn, "UPDATE items SET name = 'pear' WHERE id = 1")
+		clk.Advance(61 * time.Second)
+		if got := readName(t, ctx, db, 1); got != "pear" {
+			t.Fatalf("61s after caching with a 1m TTL and a NaN jitter: %q, want pear from the database", got)
+		}
+	})
+	t.Run("per call beyond the store TTL", func(t *testing.T) {
+		// The DB's own region tells the store to drop values after twice
+		// the DB's TTL; a longer call TTL must keep its values that long.
+		clk := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+		store := memStore(t, memory.Options{EnableTTL: true, Clock: clk})
+		db, dsn := newDB(t, cachedsql.WithBackend(store), cachedsql.WithTTL(time.Second), cachedsql.WithTTLJitter(0))
+		long := cachedsql.ContextWithTTL(ctx, time.Hour)
+		readName(t, long, db, 1)
+		behindTheBack(t, dsn, "UPDATE items SET name = 'pear' WHERE id = 1")
+		clk.Advance(time.Minute) // past the DB's store TTL (2s), well within the call's hour
+		if got := readName(t, long, db, 1); got != "apple" {
+			t.Fatalf("a minute into a 1h call TTL: %q, want the cached apple", got)
 		}
 	})
 	t.Run("jitter", func(t *testing.T) {
