@@ -21,8 +21,15 @@ import (
 // tables along, however deep the nesting. A write to a view (an updatable
 // view's INSERT, UPDATE or DELETE) invalidates the reads of its tables.
 //
-// [PostgresViews] reads the whole map from a PostgreSQL catalog, and
-// [SQLiteViews] from a SQLite schema:
+// The same map serves partitioned and inherited tables: a read of a parent
+// returns its children's rows, and a write to a parent can land in any of
+// them, so a parent is listed with its partitions or children behind it
+// (the analyzer sees only the name the SQL uses). Without the map, a write
+// through a partition does not invalidate reads of its partitioned table,
+// nor the reverse.
+//
+// [PostgresViews] reads the whole map from a PostgreSQL catalog, views and
+// inheritance both, and [SQLiteViews] from a SQLite schema:
 //
 //	views, err := cachedsql.PostgresViews(ctx, sqlDB) // any handle on the database
 //	db, err := cachedsql.Open("pgx", dsn, cachedsql.WithViews(views))
@@ -83,7 +90,8 @@ func (e *engine) viewTags(views map[string][]string) (map[string][]string, error
 // relations its definition reads: the pg_class entries its rewrite rule
 // depends on, but for the view itself. Materialized views are left out:
 // their rows change when they are refreshed, not when their tables are
-// written.
+// written. Then, for every partitioned or inherited table, its direct
+// partitions or children (pg_inherits; WithViews follows them down).
 const postgresViewsQuery = `
 SELECT DISTINCT vn.nspname, v.relname, bn.nspname, b.relname
 FROM pg_catalog.pg_class v
@@ -99,16 +107,29 @@ WHERE v.relkind = 'v'
 	AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
 	AND vn.nspname NOT LIKE 'pg\_toast%'
 	AND vn.nspname NOT LIKE 'pg\_temp\_%'
+UNION
+SELECT pn.nspname, p.relname, cn.nspname, c.relname
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+WHERE p.relkind IN ('r', 'p', 'f')
+	AND pn.nspname NOT IN ('pg_catalog', 'information_schema')
+	AND pn.nspname NOT LIKE 'pg\_temp\_%'
 `
 
 // PostgresViews reads from a PostgreSQL database's catalog the relations
-// behind each of its views, as [WithViews] takes them: every name
-// schema-qualified and quoted. Views over views are listed as they are
-// declared; WithViews follows them through. Views in the system schemas and
-// temporary ones are left out, and so are materialized views (their rows
-// change when they are refreshed, which is a write to them). Call it again
-// and reopen the DB after creating or replacing a view. q is any handle
-// that runs a query: *sql.DB, *sql.Conn, *sql.Tx, sqlx's, a DB's Inner().
+// behind each of its views, and the partitions or inheritance children of
+// each of its tables, as [WithViews] takes them: every name
+// schema-qualified and quoted. Views over views and partitions of
+// partitions are listed as they are declared; WithViews follows them
+// through. Views in the system schemas and temporary ones are left out,
+// and so are materialized views (their rows change when they are
+// refreshed, which is a write to them). Call it again
+// and reopen the DB after creating or replacing a view, or attaching or
+// detaching a partition. q is any handle that runs a query: *sql.DB,
+// *sql.Conn, *sql.Tx, sqlx's, a DB's Inner().
 func PostgresViews(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }) (map[string][]string, error) {

@@ -208,3 +208,61 @@ func TestSQLiteViews(t *testing.T) {
 		t.Fatalf("read of a view named with capitals after the write = %q, %v; want [apricot]", names, err)
 	}
 }
+
+// PostgresViews lists each table's partitions and inheritance children as
+// relations behind it: a read of a parent sees writes to its children,
+// and a write to a parent (which lands in a child) invalidates reads of
+// the children, down the whole tree.
+func TestPostgresViewsFollowInheritance(t *testing.T) {
+	ctx := context.Background()
+	setup, dsn := newDB(t)
+	for _, stmt := range []string{
+		`CREATE TABLE m (id int, v text) PARTITION BY RANGE (id)`,
+		`CREATE TABLE m_low PARTITION OF m FOR VALUES FROM (0) TO (100) PARTITION BY RANGE (id)`,
+		`CREATE TABLE m_low_a PARTITION OF m_low FOR VALUES FROM (0) TO (50)`,
+		`CREATE TABLE base (id int)`,
+		`CREATE TABLE derived (note text) INHERITS (base)`,
+	} {
+		setup.MustExec(stmt)
+	}
+	views, err := cachedsql.PostgresViews(ctx, setup.Inner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		`"public"."m"`:     {`"public"."m_low"`},
+		`"public"."m_low"`: {`"public"."m_low_a"`},
+		`"public"."base"`:  {`"public"."derived"`},
+	}
+	if !maps.EqualFunc(views, want, slices.Equal) {
+		t.Fatalf("PostgresViews = %q\nwant %q", views, want)
+	}
+	db, err := cachedsql.Connect("pgx", dsn, cachedsql.WithViews(views))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(table string) int {
+		t.Helper()
+		var n int
+		if err := db.GetContext(ctx, &n, "SELECT count(*) FROM "+table); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct{ write, read string }{
+		{"INSERT INTO m_low_a VALUES (1)", "m"},         // a leaf partition, read through the root
+		{"INSERT INTO m VALUES (2)", "m_low_a"},         // the root, read in the leaf it lands in
+		{"DELETE FROM m_low WHERE id = 1", "m"},         // the middle, read through the root
+		{"INSERT INTO derived VALUES (1, 'x')", "base"}, // a child, read through its parent
+		{"DELETE FROM base", "derived"},                 // the parent, read in the child
+	} {
+		before := count(tc.read)
+		count(tc.read) // cached
+		res := db.MustExec(tc.write)
+		n, _ := res.RowsAffected()
+		if got := count(tc.read); got == before || n != 1 {
+			t.Fatalf("count(*) FROM %s = %d before and after %q (%d rows); want the write seen", tc.read, got, tc.write, n)
+		}
+	}
+}
