@@ -309,7 +309,8 @@ func (db *DB) Inner() *sql.DB { return db.e.inner }
 // InvalidateTables invalidates every cached result that read any of
 // tables ("users", "public.users", `"Mixed"."Case"`), in every process
 // sharing the cache; for a view ([WithViews]), the results that read the
-// tables behind it too, as a write through the view does.
+// tables behind it too, as a write through the view does, and the results
+// that read the tables a write reaches ([WithCascades]).
 func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 	parsed := make([]sqlanalysis.Table, 0, len(tables))
 	for _, name := range tables {
@@ -319,7 +320,7 @@ func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 		}
 		parsed = append(parsed, t)
 	}
-	return db.e.tags.Invalidate(ctx, db.e.tableTags(parsed)...)
+	return db.e.tags.Invalidate(ctx, db.e.writeTags(parsed)...)
 }
 
 // CacheKey returns the key under which the DB caches the result of query

@@ -59,9 +59,14 @@
 //
 // Every statement, whichever path it takes (DB, Tx, Conn, prepared
 // statements, sqlx's helpers), passes through the caching driver that the
-// embedded *sqlx.DB runs on, so no write goes unseen. Writes made outside
-// the program reach the cache through PostgreSQL change notifications
-// (packages migrations and invalidation).
+// embedded *sqlx.DB runs on, so no write goes unseen. What a write does
+// beyond the tables its SQL names is for the DB to be told: the
+// partitions or children of a table written ([WithViews];
+// [PostgresViews] lists them), and the rows a foreign key's action or a
+// trigger changes elsewhere ([WithCascades]; [PostgresCascades] and
+// [SQLiteCascades] list the foreign keys). Writes made outside the program
+// reach the cache through PostgreSQL change notifications (packages
+// migrations and invalidation).
 //
 // # Transactions and hooks
 //

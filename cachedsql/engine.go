@@ -33,6 +33,7 @@ type engine struct {
 	memo         *otter.Cache[string, *analysis] // statement text → its analysis
 	allTag       string                          // every cached read carries it; an unknown write bumps it
 	views        map[string][]string             // a view's tag → the tags of the tables behind it (WithViews)
+	cascades     map[string][]string             // a table's tag → the tags of the tables its writes reach (WithCascades)
 	prepared     preparedSets                    // write sets of transactions prepared by text, until they end
 	preparedHold time.Duration                   // how long prepared holds a set: preparedHold, shorter in tests
 	ttlOpt       region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
@@ -62,6 +63,9 @@ func newEngine(inner *sql.DB, s settings) (*engine, error) {
 		return nil, err
 	}
 	e.views = views
+	if e.cascades, err = e.relationTags(s.cascades, "WithCascades", "a table", "a table reached from"); err != nil {
+		return nil, err
+	}
 	e.ttlOpt = region.WithExpiration(s.ttl)
 	memo, err := otter.New(&otter.Options[string, *analysis]{MaximumSize: max(s.analyses, 16)})
 	if err != nil {
@@ -161,7 +165,7 @@ func (e *engine) analyze(query string) *analysis {
 	case a.UnknownWrite:
 		an.writeTags = []string{e.allTag}
 	case len(a.Writes) > 0:
-		an.writeTags = e.tableTags(a.Writes)
+		an.writeTags = e.writeTags(a.Writes)
 	}
 	e.memo.Set(query, an)
 	return an

@@ -31,6 +31,7 @@ type settings struct {
 	invalidation  region.InvalidationStrategy
 	analyses      int
 	views         map[string][]string // WithViews: view → the relations it reads
+	cascades      map[string][]string // WithCascades: table → the tables its writes reach
 }
 
 func defaults() settings {

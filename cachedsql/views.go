@@ -50,20 +50,9 @@ func WithViews(views map[string][]string) Option {
 // tags of every relation behind it, nested views followed through (and a
 // cycle, which PostgreSQL never makes, tolerated).
 func (e *engine) viewTags(views map[string][]string) (map[string][]string, error) {
-	direct := make(map[string][]string, len(views))
-	for view, tables := range views {
-		vt, err := parseTable(view)
-		if err != nil {
-			return nil, fmt.Errorf("%w (WithViews: a view)", err)
-		}
-		tag := e.tableTag(vt)
-		for _, table := range tables {
-			t, err := parseTable(table)
-			if err != nil {
-				return nil, fmt.Errorf("%w (WithViews: a table of view %q)", err, view)
-			}
-			direct[tag] = append(direct[tag], e.tableTag(t))
-		}
+	direct, err := e.relationTags(views, "WithViews", "a view", "a table of view")
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string][]string, len(direct))
 	for view := range direct {
@@ -82,6 +71,28 @@ func (e *engine) viewTags(views map[string][]string) (map[string][]string, error
 		}
 		slices.Sort(bases)
 		out[view] = bases
+	}
+	return out, nil
+}
+
+// relationTags turns a map of relation names to relation names (WithViews',
+// WithCascades') into one of tags, and a name that is not a table name
+// into an error saying which option and which role it had.
+func (e *engine) relationTags(m map[string][]string, option, keyRole, valueRole string) (map[string][]string, error) {
+	out := make(map[string][]string, len(m))
+	for key, tables := range m {
+		kt, err := parseTable(key)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s: %s)", err, option, keyRole)
+		}
+		tag := e.tableTag(kt)
+		for _, table := range tables {
+			t, err := parseTable(table)
+			if err != nil {
+				return nil, fmt.Errorf("%w (%s: %s %q)", err, option, valueRole, key)
+			}
+			out[tag] = append(out[tag], e.tableTag(t))
+		}
 	}
 	return out, nil
 }
