@@ -124,7 +124,7 @@ func newDB(inner *sql.DB, driverName string, ownInner bool, opts []Option) (*DB,
 			o(&s)
 		}
 	}
-	e, err := newEngine(inner, s)
+	e, err := newEngine(inner, driverName, s)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,9 @@ func (db *DB) InvalidateTables(ctx context.Context, tables ...string) error {
 // for [region.Region.KeyIsLocked], Delete and the like; an error when the
 // query is not cacheable or an argument has no stable key. It is the key
 // of a read whose context names no tags; [DB.CacheKeyContext] gives that
-// of a read made with a given context.
+// of a read made with a given context. Keys hold the settings of the DB's
+// sessions that shape results (PostgreSQL's TimeZone, DateStyle, …): the
+// DB's first key, this one or a read's, reads them from the database.
 func (db *DB) CacheKey(query string, args ...any) (string, error) {
 	return db.CacheKeyContext(context.Background(), query, args...)
 }
@@ -341,7 +343,7 @@ func (db *DB) CacheKeyContext(ctx context.Context, query string, args ...any) (s
 	if !an.a.Cacheable {
 		return "", fmt.Errorf("%w: not a cacheable read (%s)", ErrNotCacheable, an.a.Reason)
 	}
-	key, _, err := db.e.key(an, args, callFrom(ctx))
+	key, _, err := db.e.key(ctx, an, args, callFrom(ctx), nil)
 	return key, err
 }
 

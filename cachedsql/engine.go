@@ -34,6 +34,7 @@ type engine struct {
 	allTag       string                          // every cached read carries it; an unknown write bumps it
 	views        map[string][]string             // a view's tag → the tags of the tables behind it (WithViews)
 	cascades     map[string][]string             // a table's tag → the tags of the tables its writes reach (WithCascades)
+	session      *sessionSettings                // the settings of its sessions that shape results, part of every key
 	prepared     preparedSets                    // write sets of transactions prepared by text, until they end
 	preparedHold time.Duration                   // how long prepared holds a set: preparedHold, shorter in tests
 	ttlOpt       region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
@@ -52,8 +53,8 @@ type analysis struct {
 	taints bool
 }
 
-func newEngine(inner *sql.DB, s settings) (*engine, error) {
-	e := &engine{inner: inner, s: s, analyzer: s.analyzer}
+func newEngine(inner *sql.DB, driverName string, s settings) (*engine, error) {
+	e := &engine{inner: inner, s: s, analyzer: s.analyzer, session: newSessionSettings(driverName)}
 	if e.analyzer == nil {
 		e.analyzer = sqlanalysis.New()
 	}
@@ -280,12 +281,17 @@ func (e *engine) readTags(an *analysis, c call) []string {
 // key returns the cache key of a cacheable read with args a, and its tags
 // when the caller named some (nil otherwise: the read's own, an.readTags).
 // A key is asked for with one set of tags: the same query with other tags
-// from the caller is another entry, whose key covers them.
-func (e *engine) key(an *analysis, a []any, c call) (key string, callerTags []string, err error) {
+// from the caller is another entry, whose key covers them. The first key
+// reads the session settings that keys hold, on sess when not nil.
+func (e *engine) key(ctx context.Context, an *analysis, a []any, c call, sess *sql.Conn) (key string, callerTags []string, err error) {
+	session, err := e.session.get(ctx, e.inner, sess)
+	if err != nil {
+		return "", nil, err
+	}
 	if len(c.tags) > 0 {
 		callerTags = e.readTags(an, c)
 	}
-	key, err = rowset.Key(e.s.namespace, an.a.Normalized, a, callerTags...)
+	key, err = rowset.Key(e.s.namespace, session, an.a.Normalized, a, callerTags...)
 	return key, callerTags, err
 }
 
@@ -307,7 +313,7 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 // that finds the marker counts as a hit in the region's stats, though it
 // runs on the database.
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
-	key, callerTags, err := e.key(an, a, c)
+	key, callerTags, err := e.key(ctx, an, a, c, sess)
 	if err != nil {
 		return nil, errUncacheable{err}
 	}

@@ -215,7 +215,7 @@ func BenchmarkKey(b *testing.B) {
 	args := []any{42, "active", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), []int64{1, 2, 3}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := rowset.Key("items", benchQuery, args); err != nil {
+		if _, err := rowset.Key("items", "", benchQuery, args); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,7 +8,7 @@
 // makes a query's cache key.
 //
 //	// miss
-//	key, err := rowset.Key("users", normalizedSQL, args)
+//	key, err := rowset.Key("users", "", normalizedSQL, args)
 //	rows, err := db.QueryContext(ctx, query, args...)
 //	set, over, err := rowset.Materialize(rows, rowset.Limits{MaxRows: 10000})
 //	switch {

@@ -132,12 +132,12 @@ func ExampleOverflow() {
 }
 
 func ExampleKey() {
-	key, err := rowset.Key("users", "SELECT * FROM users WHERE id = $1", []any{42})
+	key, err := rowset.Key("users", "", "SELECT * FROM users WHERE id = $1", []any{42})
 	fmt.Println(key, err)
-	_, err = rowset.Key("users", "SELECT * FROM users WHERE id = ANY($1)", []any{map[int]bool{42: true}})
+	_, err = rowset.Key("users", "", "SELECT * FROM users WHERE id = ANY($1)", []any{map[int]bool{42: true}})
 	fmt.Println(err)
 	// Output:
-	// users:948868ae528d6d9a55fbf642833cfa747be5010d45be46e7253b870bf00812e3 <nil>
+	// users:0a1a75d7f892ceebe903344ecd5dce1baa3e07eabd544c70a72c26017819b9d6 <nil>
 	// rowset: argument cannot be part of a cache key: args[0] is a map[int]bool: a map (iteration order is random) has no deterministic encoding
 }
 

@@ -15,15 +15,17 @@ import (
 )
 
 // Key returns the cache key of a query: namespace, a colon, and the hex
-// SHA-256 of a typed encoding of namespace, normalizedSQL, args and the
-// tags the entry is asked for with, if any (the same query asked for with
-// other tags is another entry; with none, the key is that of the query
-// alone). Keys
-// are at most 129 bytes of printable ASCII without spaces, whatever the
-// query, so any store takes them; they are the same in every process and
-// build. The namespace is shown as a prefix, for people reading the
-// store: bytes outside '!'…'~' become '_' and it is cut at 64 bytes (the
-// hash covers it whole).
+// SHA-256 of a typed encoding of namespace, session, normalizedSQL, args
+// and the tags the entry is asked for with, if any (the same query asked
+// for with other tags is another entry; with none, the key is that of the
+// query alone). session holds the settings of the database session that
+// shape the values a query returns (PostgreSQL's TimeZone, DateStyle, …),
+// so that sessions whose settings differ do not share results; "" when
+// none apply. Keys are at most 129 bytes of printable ASCII without
+// spaces, whatever the query, so any store takes them; they are the same
+// in every process and build. The namespace is shown as a prefix, for
+// people reading the store: bytes outside '!'…'~' become '_' and it is cut
+// at 64 bytes (the hash covers it whole).
 //
 // Arguments are encoded with their types: two argument lists give the
 // same key only when they hold the same values of the same types, with
@@ -54,11 +56,12 @@ import (
 // error wrapping [ErrKeyArgument] that names the argument's position and
 // Go type, and the query should run uncached. An error from a Valuer is
 // returned too.
-func Key(namespace, normalizedSQL string, args []any, tags ...string) (string, error) {
+func Key(namespace, session, normalizedSQL string, args []any, tags ...string) (string, error) {
 	e := keyEncoders.Get().(*keyEncoder)
 	defer keyEncoders.Put(e)
 	e.b = append(e.b[:0], keyFormat...)
 	e.str(namespace)
+	e.str(session)
 	e.str(normalizedSQL)
 	e.uvarint(uint64(len(args)))
 	for i, a := range args {
@@ -88,7 +91,7 @@ func Key(namespace, normalizedSQL string, args []any, tags ...string) (string, e
 
 // keyFormat starts every encoded key: change it whenever the encoding
 // changes, so that no key of one encoding can equal one of another.
-const keyFormat = "dogpile/rowset/key/1\x00"
+const keyFormat = "dogpile/rowset/key/2\x00"
 
 // maxPrefix is the most bytes of the namespace a key shows.
 const maxPrefix = 64

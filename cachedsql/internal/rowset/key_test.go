@@ -49,7 +49,7 @@ func (loopValuer) Value() (driver.Value, error) { return loopValuer{}, nil }
 
 func key(t *testing.T, args ...any) string {
 	t.Helper()
-	k, err := rowset.Key("ns", "SELECT $1", args)
+	k, err := rowset.Key("ns", "", "SELECT $1", args)
 	if err != nil {
 		t.Fatalf("Key(%#v): %v", args, err)
 	}
@@ -126,7 +126,7 @@ func TestKeyDiffers(t *testing.T) {
 
 	// Namespace and SQL.
 	k := func(ns, q string) string {
-		s, err := rowset.Key(ns, q, nil)
+		s, err := rowset.Key(ns, "", q, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,6 +134,16 @@ func TestKeyDiffers(t *testing.T) {
 	}
 	if k("a", "SELECT 1") == k("b", "SELECT 1") || k("a", "SELECT 1") == k("a", "SELECT 2") {
 		t.Error("keys ignore the namespace or the SQL")
+	}
+	ks := func(session, q string) string {
+		s, err := rowset.Key("a", session, q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if ks("UTC", "SELECT 1") == ks("Asia/Tokyo", "SELECT 1") || ks("", "SELECT 1") == ks("SELECT 1", "") {
+		t.Error("keys ignore the session settings, or confuse them with the SQL")
 	}
 	long := strings.Repeat("n", 100)
 	if k(long, "q") == k(long+"x", "q") {
@@ -185,7 +195,7 @@ func TestKeyEqual(t *testing.T) {
 func TestKeyShape(t *testing.T) {
 	shape := regexp.MustCompile(`^[!-~]{0,64}:[0-9a-f]{64}$`)
 	for _, ns := range []string{"users", "", "with space\tand\ncontrols", strings.Repeat("é", 50)} {
-		k, err := rowset.Key(ns, strings.Repeat("SELECT 1 ", 1000), []any{strings.Repeat("x", 1<<20)})
+		k, err := rowset.Key(ns, "", strings.Repeat("SELECT 1 ", 1000), []any{strings.Repeat("x", 1<<20)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,14 +203,14 @@ func TestKeyShape(t *testing.T) {
 			t.Errorf("Key(%q) = %q, not of the documented shape", ns, k)
 		}
 	}
-	k, _ := rowset.Key("users", "SELECT 1", nil)
+	k, _ := rowset.Key("users", "", "SELECT 1", nil)
 	if !strings.HasPrefix(k, "users:") {
 		t.Errorf("Key = %q, want the namespace as prefix", k)
 	}
 	// The same in every process and build: a key pinned when the encoding
 	// was written.
-	const want = "users:" + "84827993e9bb45666c3562245923cee750d85d2d1c77ee80272236e72830179a"
-	got, err := rowset.Key("users", "SELECT * FROM users WHERE id = $1 AND at < $2",
+	const want = "users:" + "a1834b92a34ec8443295877bfa6b30c5aeef2bbbd4c7e128748b98740ba1b72e"
+	got, err := rowset.Key("users", "", "SELECT * FROM users WHERE id = $1 AND at < $2",
 		[]any{42, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), "x", []byte{1}, nil, 1.5, true, sql.NullInt64{}})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +246,7 @@ func TestKeyUnsupported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := rowset.Key("ns", "q", []any{1, tt.arg})
+			_, err := rowset.Key("ns", "", "q", []any{1, tt.arg})
 			if !errors.Is(err, rowset.ErrKeyArgument) || !strings.Contains(err.Error(), "args[1]") || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Key = %v; want ErrKeyArgument naming args[1] and %q", err, tt.want)
 			}
