@@ -11,6 +11,7 @@ import (
 
 	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/cachedsql"
+	"github.com/dogpile-go/dogpile/cachedsql/sqlanalysis"
 	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
@@ -316,6 +317,45 @@ func testTooLarge(t *testing.T, opts ...cachedsql.Option) {
 	names = nil
 	if err := db.Select(&names, q); err != nil || names[0] != "apple" {
 		t.Fatalf("Select = %v, %v; a result within the limit again must be cached", names, err)
+	}
+}
+
+// A refresh of a result over the limit runs the query once: the marker
+// it caches is all it has to do, with no rows for a caller to read again.
+func TestRefreshOfTooLargeRunsOnce(t *testing.T) {
+	ctx := context.Background()
+	// runs() counts the executions of a query calling counted() once per
+	// row of items (3 rows), a function the analyzer is told is safe.
+	an := sqlanalysis.New(sqlanalysis.WithSafeFunctions("counted"))
+	db, _ := newDB(t, cachedsql.WithMaxRows(2), cachedsql.WithAnalyzer(an))
+	db.MustExec("CREATE TABLE counter (n int NOT NULL)")
+	db.MustExec("INSERT INTO counter VALUES (0)")
+	db.MustExec("CREATE FUNCTION counted() RETURNS int LANGUAGE sql VOLATILE AS 'UPDATE counter SET n = n + 1 RETURNING n'")
+	runs := func() int {
+		t.Helper()
+		var n int
+		if err := db.Inner().QueryRowContext(ctx, "SELECT n FROM counter").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n / 3
+	}
+	const q = "SELECT name, counted() FROM items"
+	if err := db.RefreshQuery(q).Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs(); n != 1 {
+		t.Fatalf("a refresh of a result over the row limit ran the query %d times; want 1", n)
+	}
+	// The marker is cached: a read runs the query once more, at once.
+	var rows []struct {
+		Name    string `db:"name"`
+		Counted int    `db:"counted"`
+	}
+	if err := db.SelectContext(ctx, &rows, q); err != nil || len(rows) != 3 {
+		t.Fatalf("Select = %d rows, %v", len(rows), err)
+	}
+	if n := runs(); n != 2 {
+		t.Fatalf("%d runs after a refresh and a read; want 2", n)
 	}
 }
 

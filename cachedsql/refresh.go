@@ -2,6 +2,7 @@ package cachedsql
 
 import (
 	"context"
+	"errors"
 
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -23,10 +24,25 @@ func (f RefresherFunc) Refresh(ctx context.Context) error { return f(ctx) }
 // RefreshQuery returns a Refresher that runs query with args on the
 // database and replaces its cached result, as a read with [RefreshCache]
 // does. The query must be written for the DB's driver (its placeholders
-// and bind type).
+// and bind type). A result too large to cache is read once, and the
+// marker that says so is cached; a query that is not cacheable is run on
+// the database, as a read with RefreshCache runs it.
 func (db *DB) RefreshQuery(query string, args ...any) Refresher {
 	return RefresherFunc(func(ctx context.Context) error {
-		rows, err := db.QueryContext(RefreshCache(ctx), query, args...)
+		ctx = RefreshCache(ctx)
+		// Through the cache directly: the driver's path would read a result
+		// too large to cache a second time, to hand its rows to no one.
+		if e := db.e; e != nil {
+			an, cl := e.analyze(query), callFrom(ctx)
+			if len(an.writeTags) == 0 && e.cacheable(an, cl) {
+				_, err := e.cachedQuery(ctx, an, query, args, cl, nil)
+				var unc errUncacheable
+				if !errors.As(err, &unc) {
+					return err // refreshed, or found too large and marked so
+				}
+			}
+		}
+		rows, err := db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
