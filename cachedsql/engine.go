@@ -56,7 +56,13 @@ type analysis struct {
 func newEngine(inner *sql.DB, driverName string, s settings) (*engine, error) {
 	e := &engine{inner: inner, s: s, analyzer: s.analyzer, session: newSessionSettings(driverName)}
 	if e.analyzer == nil {
-		e.analyzer = sqlanalysis.New()
+		var opts []sqlanalysis.Option
+		if e.session.query != "" {
+			// The keys hold the TimeZone and locale: date_trunc and the
+			// like give one result per key.
+			opts = append(opts, sqlanalysis.WithTimeZoneInKey())
+		}
+		e.analyzer = sqlanalysis.New(opts...)
 	}
 	e.allTag = s.namespace + ":*"
 	views, err := e.viewTags(s.views)

@@ -105,7 +105,10 @@ func WithMaxBytes(n int) Option { return func(s *settings) { s.maxBytes = max(n,
 func OnlyOnRequest() Option { return func(s *settings) { s.onlyOnRequest = true } }
 
 // WithAnalyzer analyses statements with a, to declare functions safe,
-// volatile or writing (see sqlanalysis.New).
+// volatile or writing (see sqlanalysis.New). On PostgreSQL the DB's keys
+// hold the session's TimeZone and locale, and its default analyzer is made
+// with sqlanalysis.WithTimeZoneInKey, so that date_trunc and the like are
+// cacheable; give a that option too to keep them so.
 func WithAnalyzer(a *sqlanalysis.Analyzer) Option { return func(s *settings) { s.analyzer = a } }
 
 // WithDefaultSchema names the schema of unqualified tables, so that

@@ -13,8 +13,11 @@ import (
 // values its queries return without the SQL showing it: PostgreSQL's
 // TimeZone turns ('2024-01-01 00:00:00+00'::timestamptz)::text into
 // another string in Tokyo, DateStyle and IntervalStyle spell dates and
-// intervals, extra_float_digits floats, bytea_output bytes, lc_monetary
-// money, and search_path picks the tables unqualified names mean. They are
+// intervals, extra_float_digits floats, bytea_output bytes, lc_monetary,
+// lc_numeric and lc_time what to_char writes, and search_path picks the
+// tables unqualified names mean. With them in the key, time-zone-dependent
+// functions such as date_trunc are cacheable (sqlanalysis.WithTimeZoneInKey,
+// which the DB's default analyzer takes on PostgreSQL). They are
 // part of every key, so that DBs whose sessions differ (a DSN with
 // timezone=Asia/Tokyo, a role with its own settings) share a cache and its
 // invalidation but not results. A DB reads them once, on its first
@@ -35,6 +38,8 @@ const postgresSettingsQuery = `SELECT concat_ws(E'\n',
 	'extra_float_digits=' || current_setting('extra_float_digits', true),
 	'bytea_output=' || current_setting('bytea_output', true),
 	'lc_monetary=' || current_setting('lc_monetary', true),
+	'lc_numeric=' || current_setting('lc_numeric', true),
+	'lc_time=' || current_setting('lc_time', true),
 	'search_path=' || current_setting('search_path', true))`
 
 // newSessionSettings returns the settings reader for a database opened

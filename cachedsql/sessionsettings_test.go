@@ -44,24 +44,31 @@ func TestSessionSettingsAreInTheKey(t *testing.T) {
 		"German":    open("datestyle=German"),
 		"Tokyo too": open("timezone=Asia/Tokyo"),
 	}
-	const q = "SELECT ('2024-01-01 00:00:00+00'::timestamptz)::text"
-	for _, round := range []string{"first", "second"} {
-		for name, db := range dbs {
-			var got, direct string
-			if err := db.GetContext(ctx, &got, q); err != nil {
-				t.Fatal(err)
-			}
-			if err := db.Inner().QueryRowContext(ctx, q).Scan(&direct); err != nil {
-				t.Fatal(err)
-			}
-			if got != direct {
-				t.Fatalf("%s read on the %s DB = %q; its own session says %q", round, name, got, direct)
+	// A cast, and date_trunc, which is cacheable with the TimeZone in
+	// the key: 20:00 UTC is the next day in Tokyo.
+	for _, q := range []string{
+		"SELECT ('2024-01-01 00:00:00+00'::timestamptz)::text",
+		"SELECT date_trunc('day', '2024-01-01 20:00:00+00'::timestamptz)::text",
+	} {
+		for _, round := range []string{"first", "second"} {
+			for name, db := range dbs {
+				var got, direct string
+				if err := db.GetContext(ctx, &got, q); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Inner().QueryRowContext(ctx, q).Scan(&direct); err != nil {
+					t.Fatal(err)
+				}
+				if got != direct {
+					t.Fatalf("%s read of %s on the %s DB = %q; its own session says %q", round, q, name, got, direct)
+				}
 			}
 		}
 	}
-	// The two Tokyo DBs share the result: one query for both.
-	if c := created(dbs["Tokyo"]) + created(dbs["Tokyo too"]); c != 1 {
-		t.Fatalf("%d queries made by two DBs with the same settings; want 1", c)
+	// Both reads are cached, and the two Tokyo DBs share their results:
+	// one query each for both.
+	if c := created(dbs["Tokyo"]) + created(dbs["Tokyo too"]); c != 2 {
+		t.Fatalf("%d queries made by two DBs with the same settings for two reads made twice; want 2", c)
 	}
 
 	const qName = "SELECT name FROM items WHERE id = 1"

@@ -10,6 +10,10 @@ type Analyzer struct {
 	// unlisted is the class of a function on no list: funcWrites unless
 	// WithUnlistedFunctionsReadOnly.
 	unlisted funcClass
+	// zoneInKey says the keys hold the session's TimeZone and locale
+	// (WithTimeZoneInKey): time-zone-dependent functions are then safe,
+	// but for age, whose one-argument form reads the current date.
+	zoneInKey bool
 }
 
 // New returns an Analyzer with the built-in function lists, adjusted by

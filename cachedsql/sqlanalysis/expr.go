@@ -246,6 +246,9 @@ func (p *parser) callFunction(name string) {
 		}
 		p.notCacheable(prefix + "function " + name + "()")
 	case funcTimeZone:
+		if p.an.zoneInKey && name != "age" {
+			return
+		}
 		p.notCacheable("time-zone-dependent function " + name + "()")
 	default:
 		if prefix == "" {

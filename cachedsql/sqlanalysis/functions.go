@@ -27,8 +27,9 @@ const (
 //
 // Deliberately absent: date_trunc, extract, date_part, to_char, age,
 // to_timestamp and friends (see defaultTimeZoneFunctions). Their results on
-// timestamptz values depend on the session's TimeZone, which is not part of
-// a cache key and which applications do change per session.
+// timestamptz values depend on the session's TimeZone, which applications
+// do change per session: they are cacheable only when the key holds it
+// (WithTimeZoneInKey).
 const defaultSafeFunctions = `
 	count sum avg min max array_agg string_agg json_agg jsonb_agg json_agg_strict
 	jsonb_agg_strict json_object_agg jsonb_object_agg json_object_agg_strict

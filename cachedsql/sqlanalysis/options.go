@@ -38,3 +38,15 @@ func WithWritingFunctions(names ...string) Option {
 func WithUnlistedFunctionsReadOnly() Option {
 	return func(a *Analyzer) { a.unlisted = funcVolatile }
 }
+
+// WithTimeZoneInKey declares that the cache key of every statement holds
+// the session's TimeZone and locale settings (DateStyle, lc_time,
+// lc_numeric, …), as package cachedsql's keys do on PostgreSQL. The
+// time-zone-dependent functions (date_trunc, extract, date_part, to_char,
+// date_bin, make_timestamptz, …) then leave a statement cacheable: their
+// results depend only on their arguments and those settings. age stays
+// uncacheable, since its one-argument form reads the current date. A
+// function declared with another option keeps its class.
+func WithTimeZoneInKey() Option {
+	return func(a *Analyzer) { a.zoneInKey = true }
+}

@@ -29,6 +29,11 @@ func TestAnalyzerOptions(t *testing.T) {
 		{name: "declared writing", opts: []sqlanalysis.Option{sqlanalysis.WithWritingFunctions("audit")}, sql: "SELECT audit(1)", unknown: true, reason: "function audit() may write"},
 		{name: "later option wins", opts: []sqlanalysis.Option{sqlanalysis.WithSafeFunctions("f"), sqlanalysis.WithWritingFunctions("f")}, sql: "SELECT f()", unknown: true},
 		{name: "unlisted read-only", opts: []sqlanalysis.Option{sqlanalysis.WithUnlistedFunctionsReadOnly()}, sql: "SELECT my_fn(1)", reason: "unknown function my_fn()"},
+		{name: "time zone in the key", opts: []sqlanalysis.Option{sqlanalysis.WithTimeZoneInKey()}, sql: "SELECT date_trunc('day', ts), extract(dow FROM ts), to_char(ts, 'YYYY-MM') FROM t", cacheable: true},
+		{name: "time zone in the key, age still reads the date", opts: []sqlanalysis.Option{sqlanalysis.WithTimeZoneInKey()}, sql: "SELECT age(ts) FROM t", reason: "time-zone-dependent function age()"},
+		{name: "time zone in the key, now still volatile", opts: []sqlanalysis.Option{sqlanalysis.WithTimeZoneInKey()}, sql: "SELECT date_trunc('day', now())", reason: "volatile function now()"},
+		{name: "time zone in the key, 'today' still the current time", opts: []sqlanalysis.Option{sqlanalysis.WithTimeZoneInKey()}, sql: "SELECT date_trunc('day', ts) FROM t WHERE ts > 'today'", reason: "time-dependent literal 'today'"},
+		{name: "time zone in the key, a declared class wins", opts: []sqlanalysis.Option{sqlanalysis.WithTimeZoneInKey(), sqlanalysis.WithVolatileFunctions("date_trunc")}, sql: "SELECT date_trunc('day', ts) FROM t", reason: "volatile function date_trunc()"},
 		{name: "safe current_user for a single-role app", opts: []sqlanalysis.Option{sqlanalysis.WithSafeFunctions("current_user")}, sql: "SELECT current_user", cacheable: true},
 	}
 	for _, tt := range tests {
