@@ -199,3 +199,45 @@ func ExampleWithViews() {
 	// [Ada]
 	// [Ada Grace] - queries: 2
 }
+
+// Rows a foreign key's ON DELETE CASCADE removes from another table
+// invalidate that table's reads, once the DB knows the key:
+// SQLiteCascades (or PostgresCascades) reads the keys from the database.
+func ExampleWithCascades() {
+	dir, err := os.MkdirTemp("", "cachedsql-example-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	dsn := "file:" + filepath.Join(dir, "app.db") + "?_pragma=foreign_keys(1)"
+	setup, err := cachedsql.Connect("sqlite", dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	setup.MustExec("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
+	setup.MustExec("CREATE TABLE members (name TEXT, team_id INTEGER REFERENCES teams ON DELETE CASCADE)")
+	setup.MustExec("INSERT INTO teams VALUES (1, 'compilers'), (2, 'databases')")
+	setup.MustExec("INSERT INTO members VALUES ('Grace', 1), ('Edgar', 2)")
+	cascades, err := cachedsql.SQLiteCascades(context.Background(), setup.Inner())
+	setup.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cascades)
+
+	db, err := cachedsql.Connect("sqlite", dsn, cachedsql.WithCascades(cascades))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	_ = db.Select(&names, "SELECT name FROM members ORDER BY name")
+	fmt.Println(names)
+	db.MustExec("DELETE FROM teams WHERE name = 'compilers'") // removes Grace too
+	_ = db.Select(&names, "SELECT name FROM members ORDER BY name")
+	fmt.Println(names, "- queries:", db.Region().Stats().Created)
+	// Output:
+	// map["teams":["members"]]
+	// [Edgar Grace]
+	// [Edgar] - queries: 2
+}
