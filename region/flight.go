@@ -1,7 +1,10 @@
 package region
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dogpile-go/dogpile/backend"
 )
@@ -37,6 +40,66 @@ type flight struct {
 	// creator ran (0: it did not run): a caller that saw a tag pending may
 	// take the value only if it was read after the caller began.
 	started uint64
+	// created is when the value was made (the creation's start, as
+	// stored), or, for a value found rather than made, its stored creation
+	// time; zero when unknown. Written before done is closed. A caller
+	// that joined the flight must not take a value that a hard
+	// invalidation has since made void: it may have begun after the
+	// invalidation.
+	created time.Time
+	// steal, set before handedOff is closed (runner path only), starts
+	// the handed-off job in a goroutine of its own unless a worker, or
+	// another caller, started it already.
+	steal func()
+}
+
+// claimable wraps job, the creation handed to the runner, so that it runs
+// once: task, for the runner, runs it unless it was claimed already, and
+// f.steal runs it in a goroutine of its own on the same terms. claim
+// claims it without running it (for a runner that refused the task), and
+// reports whether it was still unclaimed.
+func (f *flight) claimable(job func() error) (task func() error, claim func() bool) {
+	var claimed atomic.Bool
+	claim = func() bool { return claimed.CompareAndSwap(false, true) }
+	task = func() error {
+		if !claim() {
+			return nil
+		}
+		return job()
+	}
+	f.steal = func() {
+		if claim() {
+			go func() { _ = job() }()
+		}
+	}
+	return task, claim
+}
+
+// await waits until f lands, handedOff (when not nil) is closed, or ctx
+// ends. A caller that has no value to serve (handedOff nil) and sees the
+// creation handed to the async runner starts the job itself if no worker
+// has yet: it would otherwise wait for the runner's queue, perhaps from a
+// job that holds the only worker.
+func (f *flight) await(ctx context.Context, handedOff <-chan struct{}) error {
+	var stealable <-chan struct{}
+	if handedOff == nil {
+		stealable = f.handedOff
+	}
+	for {
+		select {
+		case <-f.done:
+			return nil
+		case <-handedOff:
+			return nil
+		case <-stealable:
+			stealable = nil
+			if f.steal != nil {
+				f.steal()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // join returns the key's flight in progress, or starts one; lead reports

@@ -262,6 +262,10 @@ func (f *MultiFunc[K, V]) keyed(ks []K) ([]string, map[string]K) {
 // Call returns the values for ks: cached ones from the cache, the others
 // from one call of the function with just those keys.
 func (f *MultiFunc[K, V]) Call(ctx context.Context, ks ...K) (map[K]V, error) {
+	return f.call(ctx, ks, f.opts)
+}
+
+func (f *MultiFunc[K, V]) call(ctx context.Context, ks []K, opts []CallOption) (map[K]V, error) {
 	c, err := f.r.configured()
 	if err != nil {
 		return nil, err
@@ -285,7 +289,7 @@ func (f *MultiFunc[K, V]) Call(ctx context.Context, ks ...K) (map[K]V, error) {
 			vals[i], present[i] = got[back[key]]
 		}
 		return vals, present, nil
-	}, options(f.opts), true)
+	}, options(opts), true)
 	if err != nil {
 		return nil, err
 	}
@@ -323,13 +327,14 @@ func (f *MultiFunc[K, V]) Set(ctx context.Context, values map[K]V) error {
 }
 
 // Refresh calls the function for ks, stores what it returns, and returns
-// it, whatever the cache held.
+// it, whatever the cache held, under the dogpile lock as [Func.Refresh]
+// does: the new values are stamped with the time the function started and
+// record the tag versions read before it ran, so a refresh that races a
+// write or an invalidation never stores rows from before it as current.
 func (f *MultiFunc[K, V]) Refresh(ctx context.Context, ks ...K) (map[K]V, error) {
-	got, err := f.fn(ctx, ks)
-	if err != nil {
-		return nil, err
-	}
-	return got, f.Set(ctx, got)
+	opts := append(append(make([]CallOption, 0, len(f.opts)+2), f.opts...),
+		ForceRefresh(), func(o *callOptions) { o.shouldCache = nil })
+	return f.call(ctx, ks, opts)
 }
 
 // Invalidate removes the cached values for ks.

@@ -137,11 +137,8 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 		if st == stale {
 			handedOff = f.handedOff
 		}
-		select {
-		case <-f.done:
-		case <-handedOff:
-		case <-ctx.Done():
-			return zero, ctx.Err()
+		if err := f.await(ctx, handedOff); err != nil {
+			return zero, err
 		}
 		if handedOff != nil && closed(handedOff) {
 			// The async runner took the creation (and may have finished it
@@ -161,6 +158,9 @@ func getOrCreateSlow[V any](ctx context.Context, r *Region, c *config, key, k st
 			// a cached value), or began before. Go round again, creating.
 			staleV, st = zero, missing
 			continue
+		case !lead && f.err == nil && !f.retry && !isAbsent && c.hardInvalidated(f.created, o):
+			// The value was made (or found) before a hard invalidation
+			// this caller may have begun after: look again.
 		case !f.retry && !isAbsent && (lead || f.err != nil || !tagged || joinable(f, o.tags, seen, looked)):
 			return flightResult[V](f, k)
 		case f.retry && st == stale:
@@ -264,7 +264,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 			return
 		}
 		if st == fresh && !o.refresh {
-			val, f.tags = v, info.meta.Tags
+			val, f.tags, f.created = v, info.meta.Tags, info.meta.Created
 			return
 		}
 		w := write{tags: tagVersions(o.tags, info.states), skip: st == bypass}
@@ -288,18 +288,25 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 					}
 					r.flights.land(k, f, jval, jerr, false)
 				}()
-				v, jerr = createAndStore(ctx, r, c, key, k, create, o, w)
+				v, f.created, jerr = createAndStore(ctx, r, c, key, k, create, o, w)
 				returned = true
 				return jerr
 			}
 			// The caller that started this serves its stale value from now
 			// on, whether the runner takes the job or not; tell it before the
 			// job can finish, so that it never waits for the job's outcome.
+			task, claim := f.claimable(job)
 			close(f.handedOff)
-			if r.runner.Run(job) {
+			if r.runner.Run(task) {
 				handedOff = true
 				r.stats.asyncQueued.Add(1)
 				r.observe(ctx, Event{Kind: EventAsyncQueued, Key: k})
+				return
+			}
+			if !claim() {
+				// A caller with no value to serve started the job
+				// itself (see await): it is the job's to land.
+				handedOff = true
 				return
 			}
 			r.stats.asyncRejected.Add(1)
@@ -308,7 +315,7 @@ func fly[V any](ctx context.Context, r *Region, c *config, key, k string, f *fli
 			return
 		}
 		var created V
-		created, err = createAndStore(ctx, r, c, key, k, create, o, w)
+		created, f.created, err = createAndStore(ctx, r, c, key, k, create, o, w)
 		if err == nil {
 			val = created
 		}
@@ -327,21 +334,34 @@ type write struct {
 // not to or ShouldCache rejects it. The value is stamped with the time the
 // creation started, not ended, so that a value computed from data read
 // before an invalidation never counts as made after it.
-func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k string, create Creator[V], o *callOptions, w write) (V, error) {
+func createAndStore[V any](ctx context.Context, r *Region, c *config, key, k string, create Creator[V], o *callOptions, w write) (V, time.Time, error) {
 	created := r.clock.Now()
 	start := time.Now()
 	v, err := callCreator(ctx, key, create)
 	if err != nil {
 		r.stats.createErrors.Add(1)
 		r.observe(ctx, Event{Kind: EventCreateError, Key: k, Err: err, Duration: time.Since(start)})
-		return v, err
+		return v, created, err
 	}
 	r.stats.created.Add(1)
 	r.observe(ctx, Event{Kind: EventCreated, Key: k, Duration: time.Since(start)})
 	if w.skip || (o.shouldCache != nil && !o.shouldCache(v)) {
-		return v, nil
+		return v, created, nil
 	}
-	return v, store(ctx, r, c, k, v, created, w.tags, o)
+	return v, created, store(ctx, r, c, k, v, created, w.tags, o)
+}
+
+// hardInvalidated reports whether a value created at created (zero:
+// unknown, taken as not) has been hard-invalidated, as a call with o
+// judges it.
+func (c *config) hardInvalidated(created time.Time, o *callOptions) bool {
+	if created.IsZero() || o.ignoreExpiration {
+		return false
+	}
+	if c.local != nil {
+		return c.local.Invalidated(created) == HardInvalidated
+	}
+	return c.invalidation.Invalidated(created) == HardInvalidated
 }
 
 // callCreator runs create, turning a panic into a *PanicError.

@@ -44,6 +44,14 @@ func GetOrCreateMulti[V any](ctx context.Context, r *Region, keys []string, crea
 // that key at all (a cached function returning a map may leave keys out).
 type multiCreator[V any] func(ctx context.Context, keys []string) (vals []V, present []bool, err error)
 
+// multiNote is an event of a multi-key call's lookup, reported once its
+// flights are flying: a hit (fresh), a miss (missing) or a stale value
+// served (stale).
+type multiNote struct {
+	k  string
+	st state
+}
+
 // absent is the outcome of a flight whose creator made no value for its key.
 type absent struct{}
 
@@ -83,6 +91,11 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			return nil, nil, err
 		}
 		var items, led []*multiItem[V]
+		// The observer is told of hits, misses and stale values only once
+		// the flights this call leads are flying: an observer that panics
+		// between two joins would leave the flights joined so far with no
+		// one to land them, their keys locked for good.
+		var notes []multiNote
 		for i, key := range pending {
 			k, v, st := mangled[i], vals[i], sts[i]
 			if o.refresh {
@@ -91,15 +104,15 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			}
 			switch st {
 			case fresh:
-				r.hit(ctx, k)
+				notes = append(notes, multiNote{k, fresh})
 				results[key] = outcome{v, true}
 				continue
 			case missing, bypass:
-				r.miss(ctx, k)
+				notes = append(notes, multiNote{k, missing})
 			}
 			f, lead := r.flights.join(k)
 			if !lead && st == stale {
-				r.staleServed(ctx, k)
+				notes = append(notes, multiNote{k, stale})
 				results[key] = outcome{v, true}
 				continue
 			}
@@ -114,6 +127,16 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		if len(led) > 0 {
 			go flyMulti(context.WithoutCancel(ctx), r, c, led, create, o)
 		}
+		for _, n := range notes {
+			switch n.st {
+			case fresh:
+				r.hit(ctx, n.k)
+			case missing:
+				r.miss(ctx, n.k)
+			case stale:
+				r.staleServed(ctx, n.k)
+			}
+		}
 		var next []string
 		waited := time.Now()
 		for _, it := range items {
@@ -121,11 +144,8 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			if it.hadStale {
 				handedOff = it.f.handedOff
 			}
-			select {
-			case <-it.f.done:
-			case <-handedOff:
-			case <-ctx.Done():
-				return nil, nil, ctx.Err()
+			if err := it.f.await(ctx, handedOff); err != nil {
+				return nil, nil, err
 			}
 			if handedOff != nil && closed(handedOff) {
 				r.staleServed(ctx, it.k)
@@ -146,6 +166,10 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 			case isAbsent && !absentOK:
 				// A MultiFunc's creator made no value for this key; this
 				// caller needs one: look again, and create it.
+				next = append(next, it.key)
+			case !it.lead && !it.f.retry && !isAbsent && c.hardInvalidated(it.f.created, o):
+				// Made (or found) before a hard invalidation this call may
+				// have begun after (see getOrCreateSlow): look again.
 				next = append(next, it.key)
 			case it.f.retry && it.hadStale:
 				r.staleServed(ctx, it.k)
@@ -246,15 +270,19 @@ func flyMultiWork[V any](ctx context.Context, r *Region, c *config, items []*mul
 			returned = true
 			return err
 		}
+		task, claim := later[0].f.claimable(job)
 		for _, it := range later {
-			close(it.f.handedOff) // before the job can finish: see fly
+			it.f.steal = later[0].f.steal // one job lands them all
+			close(it.f.handedOff)         // before the job can finish: see fly
 		}
-		if r.runner.Run(job) {
+		if r.runner.Run(task) {
 			*handedOff = true
 			r.stats.asyncQueued.Add(int64(len(later)))
 			for _, it := range later {
 				r.observe(ctx, Event{Kind: EventAsyncQueued, Key: it.k})
 			}
+		} else if !claim() {
+			*handedOff = true // a waiter started the job itself (see await)
 		} else {
 			r.stats.asyncRejected.Add(int64(len(later)))
 			for _, it := range later {
@@ -376,6 +404,7 @@ func createBatch[V any](ctx context.Context, r *Region, c *config, items []*mult
 		}
 	}
 	for i, it := range items {
+		it.f.created = created
 		if present != nil && !present[i] {
 			it.land(ctx, r, c, absent{}, nil, false)
 			continue

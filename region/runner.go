@@ -2,8 +2,10 @@ package region
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/alitto/pond/v2"
 )
@@ -18,6 +20,14 @@ import (
 // queue is full, it is closed), and the region then releases the lock and
 // serves the stale value, to try again on a later call. Implementations are
 // safe for concurrent use.
+//
+// A task runs at most once. A caller with no value to serve (the stale one
+// was hard-invalidated since, say) that finds its key's creation still
+// waiting in the runner's queue runs it itself, in a goroutine of its own,
+// rather than wait behind the queue: a creator running on the runner that
+// needs such a key would otherwise wait for a task queued behind itself,
+// for good when every worker does. The runner's copy of the task then
+// does nothing.
 type Runner interface {
 	Run(task func() error) bool
 }
@@ -38,6 +48,10 @@ type PoolOptions struct {
 // goroutines nor grow an unbounded backlog. It is safe for concurrent use.
 type Pool struct {
 	pool pond.Pool
+	// dropped counts the tasks refused because the queue was full. pond's
+	// own count also takes in a Run that loses a race with Close, which
+	// is refused because the pool is closed.
+	dropped atomic.Uint64
 }
 
 // NewPool starts a pool. Close it to drain it.
@@ -60,7 +74,11 @@ func (p *Pool) Run(task func() error) bool {
 	if p.pool.Stopped() {
 		return false
 	}
-	_, ok := p.pool.TrySubmitErr(task)
+	t, ok := p.pool.TrySubmitErr(task)
+	// A refused task's future is resolved before TrySubmitErr returns.
+	if !ok && errors.Is(t.Wait(), pond.ErrQueueFull) {
+		p.dropped.Add(1)
+	}
 	return ok
 }
 
@@ -97,7 +115,7 @@ func (p *Pool) Stats() PoolStats {
 		Running: p.pool.RunningWorkers(),
 		Done:    p.pool.CompletedTasks(),
 		Failed:  p.pool.FailedTasks(),
-		Dropped: p.pool.DroppedTasks(),
+		Dropped: p.dropped.Load(),
 	}
 }
 
