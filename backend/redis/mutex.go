@@ -75,8 +75,16 @@ func (m *mutex) TryLock(ctx context.Context) (bool, error) {
 	}
 	token := newToken()
 	ok, err := m.s.rdb.SetNX(ctx, m.key, token, m.s.o.LockTimeout).Result()
-	if err != nil || !ok {
+	if err != nil {
+		// Redis may have applied the SET all the same (a deadline that
+		// ended while the reply was on its way): release it, or it stays,
+		// held by nobody, for the whole timeout. The token is ours alone, so
+		// this never releases another owner's lock.
+		go m.release(context.WithoutCancel(ctx), token)
 		return false, err
+	}
+	if !ok {
+		return false, nil
 	}
 	m.token, m.lost = token, false
 	m.stop, m.done = make(chan struct{}), make(chan struct{})
@@ -158,7 +166,10 @@ func (m *mutex) Unlock(ctx context.Context) error {
 	}
 	close(stop)
 	<-done
-	n, err := releaseScript.Run(ctx, m.s.rdb, []string{m.key}, token).Int()
+	// The token is forgotten now: release even when ctx has ended (the
+	// caller gave up on its request), or the lock would stay, held by
+	// nobody, until it times out.
+	n, err := m.release(context.WithoutCancel(ctx), token)
 	if err != nil {
 		return err
 	}
@@ -166,4 +177,12 @@ func (m *mutex) Unlock(ctx context.Context) error {
 		return fmt.Errorf("%w: redis lock %q expired before it was released", backend.ErrLockNotHeld, m.key)
 	}
 	return nil
+}
+
+// release deletes the lock if it still holds token, trying for at most the
+// lock's timeout.
+func (m *mutex) release(ctx context.Context, token string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.s.o.LockTimeout)
+	defer cancel()
+	return releaseScript.Run(ctx, m.s.rdb, []string{m.key}, token).Int()
 }

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -35,6 +37,17 @@ func New(o Options) (*Store, error) {
 		s.ser = serializer.Default
 	}
 	_, s.cluster = rdb.(*goredis.ClusterClient)
+	if s.cluster {
+		// A prefix whose first "{" is followed at once by "}" is an empty
+		// hash tag: every key hashes whole, and a tag's two keys (see
+		// tagKey) land in different slots, which its scripts cannot span.
+		if i := strings.IndexByte(o.KeyPrefix, '{'); i >= 0 && strings.HasPrefix(o.KeyPrefix[i:], "{}") {
+			if owned {
+				_ = rdb.Close()
+			}
+			return nil, fmt.Errorf("%w: redis KeyPrefix %q has an empty hash tag \"{}\", which a Cluster cannot keep a tag's keys together under", backend.ErrBadArgument, o.KeyPrefix)
+		}
+	}
 	return s, nil
 }
 

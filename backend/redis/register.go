@@ -48,6 +48,9 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 		if *dst, err = args.Duration(name, 0); err != nil {
 			return nil, err
 		}
+		if *dst < 0 {
+			return nil, fmt.Errorf("%w: %q is %v, must not be negative", backend.ErrBadArgument, name, *dst)
+		}
 	}
 	if o.KeyPrefix, err = args.String("key_prefix", ""); err != nil {
 		return nil, err
@@ -81,8 +84,10 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 		if url, err := args.String("url", ""); err != nil {
 			return nil, err
 		} else if url != "" {
-			if _, set := args["host"]; set {
-				return nil, fmt.Errorf("%w: redis takes url or host/port, not both", backend.ErrBadArgument)
+			for _, name := range []string{"host", "port", "db"} {
+				if _, set := args[name]; set {
+					return nil, fmt.Errorf("%w: redis takes url or host/port/db, not both (%q given with url)", backend.ErrBadArgument, name)
+				}
 			}
 			parsed, err := goredis.ParseURL(url)
 			if err != nil {
@@ -95,6 +100,7 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 			if u.Password == "" {
 				u.Password = parsed.Password
 			}
+			urlOptions(u, parsed)
 			break
 		}
 		host, err := args.String("host", "localhost")
@@ -104,6 +110,9 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 		port, err := args.Int("port", 6379)
 		if err != nil {
 			return nil, err
+		}
+		if port < 1 || port > 65535 {
+			return nil, fmt.Errorf("%w: \"port\" is %d, not a TCP port", backend.ErrBadArgument, port)
 		}
 		u.Addrs = []string{net.JoinHostPort(host, strconv.Itoa(port))}
 		if u.DB, err = args.Int("db", 0); err != nil {
@@ -138,6 +147,10 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 				return nil, fmt.Errorf("%w: redis_cluster url %q: %v", backend.ErrBadArgument, redact(url), err)
 			}
 			nodes = append(nodes, parsed.Addrs...)
+			u.TLSConfig = parsed.TLSConfig
+			if u.Username == "" {
+				u.Username = parsed.Username
+			}
 			if u.Password == "" {
 				u.Password = parsed.Password
 			}
@@ -147,6 +160,37 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 		}
 		u.Addrs, u.IsClusterMode = nodes, true
 	}
+	if u.PoolSize < 0 { // go-redis panics on a negative pool size
+		return nil, fmt.Errorf("%w: \"pool_size\" is %d, must not be negative", backend.ErrBadArgument, u.PoolSize)
+	}
 	o.Universal = u
 	return New(o)
+}
+
+// urlOptions takes the settings a redis URL's query gives (read_timeout,
+// pool_size, client_name, protocol…) into u where no argument set them.
+func urlOptions(u *goredis.UniversalOptions, p *goredis.Options) {
+	setIfZero(&u.ClientName, p.ClientName)
+	setIfZero(&u.Protocol, p.Protocol)
+	setIfZero(&u.MaxRetries, p.MaxRetries)
+	setIfZero(&u.MinRetryBackoff, p.MinRetryBackoff)
+	setIfZero(&u.MaxRetryBackoff, p.MaxRetryBackoff)
+	setIfZero(&u.DialTimeout, p.DialTimeout)
+	setIfZero(&u.ReadTimeout, p.ReadTimeout)
+	setIfZero(&u.WriteTimeout, p.WriteTimeout)
+	setIfZero(&u.PoolFIFO, p.PoolFIFO)
+	setIfZero(&u.PoolSize, p.PoolSize)
+	setIfZero(&u.PoolTimeout, p.PoolTimeout)
+	setIfZero(&u.MinIdleConns, p.MinIdleConns)
+	setIfZero(&u.MaxIdleConns, p.MaxIdleConns)
+	setIfZero(&u.MaxActiveConns, p.MaxActiveConns)
+	setIfZero(&u.ConnMaxIdleTime, p.ConnMaxIdleTime)
+	setIfZero(&u.ConnMaxLifetime, p.ConnMaxLifetime)
+}
+
+func setIfZero[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
+	}
 }

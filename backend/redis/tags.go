@@ -207,7 +207,9 @@ func (s *Store) BumpTags(ctx context.Context, tags []string) error {
 func (s *Store) MarkPending(ctx context.Context, tags []string, owner string, lease time.Duration) error {
 	now := s.nowMillis()
 	end := now + lease.Milliseconds()
-	keep := lease.Milliseconds() + 1000 // the set outlives the longest lease a little
+	// The set outlives the longest lease a little; never less than that
+	// little, or a negative lease would leave it with no TTL at all.
+	keep := max(lease.Milliseconds(), 0) + 1000
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, tag := range tags {
 			markScript.Eval(ctx, p, []string{s.pendingKey(tag)}, owner, end, keep, now)

@@ -86,7 +86,9 @@ func newStore(far *redis.Store, own bool, o Options) (*Store, error) {
 		Serializer: far.Serializer(),
 		MaxBytes:   o.MaxBytes,
 		MaxEntries: o.MaxEntries,
-		EnableTTL:  o.NearTTL > 0,
+		// Always: with NearTTL negative (no limit of its own) the near
+		// copy still must not outlive Redis's TTL.
+		EnableTTL: true,
 	}
 	near, err := memory.New(nearOpts)
 	if err != nil {
