@@ -235,9 +235,12 @@ func (s *Store) Serializer() backend.Serializer {
 	return s.ser
 }
 
-// Len returns the number of entries held, an estimate under concurrent
-// writes.
-func (s *Store) Len() int { return s.cache.EstimatedSize() }
+// Len returns the number of entries held, once evictions and expiries
+// still pending have run; an estimate under concurrent writes.
+func (s *Store) Len() int {
+	s.cache.CleanUp()
+	return s.cache.EstimatedSize()
+}
 
 // Clear removes every entry.
 func (s *Store) Clear() { s.cache.InvalidateAll() }

@@ -163,11 +163,14 @@ func isTimeout(err error) bool {
 }
 
 // upNow starts using the near tier: empty, since messages sent while the
-// store was not subscribed are lost.
+// store was not subscribed are lost. Watchers hear of it before the store
+// reports healthy, so that one registered after WaitHealthy returned hears
+// only of changes made since.
 func (s *Store) upNow() {
 	s.epoch.Add(1)
 	s.near.Clear()
 	s.tags.clear()
+	s.watch.notifyAll()
 	s.healthy.Store(true)
 	s.stats.subscriptions.Add(1)
 	s.sub.mu.Lock()
@@ -177,7 +180,6 @@ func (s *Store) upNow() {
 		close(s.sub.up)
 	}
 	s.sub.mu.Unlock()
-	s.watch.notifyAll()
 }
 
 // down stops using the near tier and empties it: from now on messages may
