@@ -24,12 +24,14 @@
 // arguments with their types, the DB's namespace and, on PostgreSQL, the
 // session settings that shape the values a query returns (TimeZone,
 // DateStyle, IntervalStyle, extra_float_digits, bytea_output, lc_monetary,
-// lc_numeric, lc_time, search_path: read once, on the DB's first cacheable
-// read). With those in the key, time-zone-dependent functions (date_trunc,
-// extract, to_char, …) are cacheable on PostgreSQL; elsewhere they are
-// not. A read is tagged with the tables it reads (for a view, the tables
-// behind it when [WithViews] names them; [PostgresViews] and
-// [SQLiteViews] read them from the database).
+// lc_numeric, lc_time, search_path and the schemas it resolves to,
+// transform_null_equals, default_text_search_config, …: read once, on the
+// first connection the DB takes or its first cacheable read). With those
+// in the key, time-zone-dependent functions (date_trunc, extract, to_char,
+// …) are cacheable on PostgreSQL; elsewhere they are not. A read is tagged
+// with the tables it reads (for a view, the tables behind it when
+// [WithViews] names them; [PostgresViews] and [SQLiteViews] read them from
+// the database).
 // Everything else runs on the database. Per call, the context can set a
 // TTL ([ContextWithTTL]), add tags ([ContextWithTags]), skip the cache
 // ([SkipCache]) or refresh it ([RefreshCache]); per DB, options set the TTL

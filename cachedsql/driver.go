@@ -69,6 +69,7 @@ func (c *conn) session(ctx context.Context) (*sql.Conn, error) {
 			return nil, err
 		}
 		c.inner = ic
+		c.e.session.prime(ctx, ic)
 	}
 	return c.inner, nil
 }

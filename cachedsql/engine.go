@@ -339,7 +339,9 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	if c.ttl > 0 && e.s.region == nil {
 		// The DB's own region drops values after 2 × the DB's TTL: a call
 		// TTL of its own keeps its values as long as its TTL says.
-		opts = append(opts, region.WithStoreTTL(2*c.ttl))
+		// 2 × a TTL past half the largest Duration overflows, to a
+		// negative store TTL that the region reads as its own: saturate.
+		opts = append(opts, region.WithStoreTTL(max(2*c.ttl, c.ttl)))
 	}
 	lim := rowset.Limits{MaxRows: e.s.maxRows, MaxBytes: e.s.maxBytes}
 	var lease *sessionLease
