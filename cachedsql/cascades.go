@@ -97,27 +97,7 @@ WHERE k.contype = 'f'
 func PostgresCascades(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }) (map[string][]string, error) {
-	rows, err := q.QueryContext(ctx, postgresCascadesQuery)
-	if err != nil {
-		return nil, fmt.Errorf("cachedsql: reading the foreign keys from the catalog: %w", err)
-	}
-	defer rows.Close()
-	cascades := map[string][]string{}
-	for rows.Next() {
-		var ps, pn, cs, cn string
-		if err := rows.Scan(&ps, &pn, &cs, &cn); err != nil {
-			return nil, fmt.Errorf("cachedsql: reading the foreign keys from the catalog: %w", err)
-		}
-		t := sqlanalysis.Table{Schema: ps, Name: pn}.Quoted()
-		cascades[t] = append(cascades[t], sqlanalysis.Table{Schema: cs, Name: cn}.Quoted())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("cachedsql: reading the foreign keys from the catalog: %w", err)
-	}
-	for _, reached := range cascades {
-		slices.Sort(reached) // byte order, whatever the database's collation
-	}
-	return cascades, nil
+	return catalogMap(ctx, q, postgresCascadesQuery, "foreign keys")
 }
 
 // sqliteCascadesQuery lists every foreign key of the schema's tables with

@@ -144,27 +144,36 @@ WHERE p.relkind IN ('r', 'p', 'f')
 func PostgresViews(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }) (map[string][]string, error) {
-	rows, err := q.QueryContext(ctx, postgresViewsQuery)
+	return catalogMap(ctx, q, postgresViewsQuery, "views")
+}
+
+// catalogMap runs a catalog query whose rows each name two relations, by
+// schema and name, and maps each first relation, quoted, to the second
+// ones, sorted; what names the rows in errors.
+func catalogMap(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query, what string) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+		return nil, fmt.Errorf("cachedsql: reading the %s from the catalog: %w", what, err)
 	}
 	defer rows.Close()
-	views := map[string][]string{}
+	out := map[string][]string{}
 	for rows.Next() {
-		var vs, vn, bs, bn string
-		if err := rows.Scan(&vs, &vn, &bs, &bn); err != nil {
-			return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+		var ks, kn, vs, vn string
+		if err := rows.Scan(&ks, &kn, &vs, &vn); err != nil {
+			return nil, fmt.Errorf("cachedsql: reading the %s from the catalog: %w", what, err)
 		}
-		view := sqlanalysis.Table{Schema: vs, Name: vn}.Quoted()
-		views[view] = append(views[view], sqlanalysis.Table{Schema: bs, Name: bn}.Quoted())
+		k := sqlanalysis.Table{Schema: ks, Name: kn}.Quoted()
+		out[k] = append(out[k], sqlanalysis.Table{Schema: vs, Name: vn}.Quoted())
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("cachedsql: reading the views from the catalog: %w", err)
+		return nil, fmt.Errorf("cachedsql: reading the %s from the catalog: %w", what, err)
 	}
-	for _, tables := range views {
-		slices.Sort(tables) // byte order, whatever the database's collation
+	for _, vs := range out {
+		slices.Sort(vs) // byte order, whatever the database's collation
 	}
-	return views, nil
+	return out, nil
 }
 
 // SQLiteViews reads from a SQLite database's schema table the relations
