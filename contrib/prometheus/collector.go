@@ -133,6 +133,9 @@ type DB interface {
 // wrapping [ErrDuplicate]. Give r the collector's [Collector.Observer] as
 // well (with [region.WithObserver]) for the latency histograms.
 func (c *Collector) AddRegion(r *region.Region) error {
+	if r == nil {
+		return errNil("region")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return addLocked(c.regions, "region", r.Name(), r)
@@ -145,6 +148,9 @@ func (c *Collector) AddRegion(r *region.Region) error {
 // another name (its counts would be summed twice), is an error wrapping
 // [ErrDuplicate].
 func (c *Collector) AddPool(name string, p *region.Pool) error {
+	if p == nil {
+		return errNil("pool")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return addLocked(c.pools, "pool", name, p)
@@ -156,6 +162,9 @@ func (c *Collector) AddPool(name string, p *region.Pool) error {
 // protocol under that name, or t under another name, is an error wrapping
 // [ErrDuplicate].
 func (c *Collector) AddTags(name string, t *invalidation.Tags) error {
+	if t == nil {
+		return errNil("tag protocol")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return addLocked(c.tags, "tag protocol", name, t)
@@ -167,7 +176,13 @@ func (c *Collector) AddTags(name string, t *invalidation.Tags) error {
 // (under any name, as when several databases share one pool) is left as it
 // is. On error nothing is added.
 func (c *Collector) AddDB(db DB) error {
+	if db == nil {
+		return errNil("database")
+	}
 	r, t := db.Region(), db.Tags()
+	if r == nil {
+		return errNil("region")
+	}
 	name := r.Name()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -296,6 +311,10 @@ func addLocked[V comparable](m map[string]V, kind, name string, v V) error {
 	m[name] = v
 	return nil
 }
+
+// errNil is the error of adding a nil source, which would make every
+// scrape fail.
+func errNil(kind string) error { return fmt.Errorf("%w: nil %s", ErrBadSource, kind) }
 
 func containsValue[V comparable](m map[string]V, v V) bool {
 	for _, x := range m {

@@ -16,12 +16,14 @@
 //	if err := collector.AddRegion(users); err != nil { … }
 //	if err := collector.AddPool("users", pool); err != nil { … }
 //
-//	db, _ := cachedsql.Open("pgx", dsn)
+//	db, _ := cachedsql.Open("pgx", dsn, cachedsql.WithObserver(collector.Observer()))
 //	if err := collector.AddDB(db); err != nil { … } // its region, pool and tag protocol
 //
-// A DB's own region has no observer, so it gets the counters and gauges but
-// not the histograms; for those, open the DB on a region of the program's
-// own (cachedsql.WithRegion) made with the observer.
+// A DB's own region reports to the observer given with
+// cachedsql.WithObserver; without it the DB gets the counters and gauges
+// but not the histograms. A DB opened on a region of the program's own
+// (cachedsql.WithRegion) ignores WithObserver: give that region the
+// observer where it is made.
 //
 // # Metrics
 //

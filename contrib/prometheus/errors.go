@@ -11,6 +11,10 @@ var (
 	// summed twice).
 	ErrDuplicate = errors.New("dogpileprom: duplicate source")
 
+	// ErrBadSource is returned, wrapped, when a nil region, pool, tag
+	// protocol or database is added.
+	ErrBadSource = errors.New("dogpileprom: invalid source")
+
 	// ErrBadOptions wraps what is wrong with [Options]. The collector
 	// reports it when it is registered (prometheus.Register returns it,
 	// prometheus.MustRegister panics with it), as Prometheus does for any

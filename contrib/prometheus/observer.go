@@ -2,7 +2,9 @@ package dogpileprom
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +23,12 @@ func (o observer) Observe(ctx context.Context, e region.Event) {
 	case region.EventCreateError:
 		o.c.record(ctx, o.c.creation.WithLabelValues(e.Region, "error"), e.Duration)
 	case region.EventLockWait:
+		if e.Err != nil {
+			// A wait on the backend's lock that failed (timeout, the
+			// caller's context): it did not end with the creation, and
+			// lock_waits_total counts it already.
+			return
+		}
 		o.c.record(ctx, o.c.lockWait.WithLabelValues(e.Region), e.Duration)
 	}
 }
@@ -28,7 +36,7 @@ func (o observer) Observe(ctx context.Context, e region.Event) {
 func (c *Collector) record(ctx context.Context, h prometheus.Observer, d time.Duration) {
 	v := d.Seconds()
 	if c.exemplar != nil {
-		if l := c.exemplar(ctx); len(l) > 0 {
+		if l := c.exemplar(ctx); len(l) > 0 && validExemplar(l) {
 			if eo, ok := h.(prometheus.ExemplarObserver); ok {
 				eo.ObserveWithExemplar(v, l)
 				return
@@ -36,4 +44,18 @@ func (c *Collector) record(ctx context.Context, h prometheus.Observer, d time.Du
 		}
 	}
 	h.Observe(v)
+}
+
+// validExemplar reports whether client_golang takes l as an exemplar's
+// labels: it panics on others, which would fail the region call that
+// reported the latency. An invalid exemplar is dropped, the latency kept.
+func validExemplar(l prometheus.Labels) bool {
+	runes := 0
+	for name, value := range l {
+		if name == "" || !utf8.ValidString(name) || strings.HasPrefix(name, "__") || !utf8.ValidString(value) {
+			return false
+		}
+		runes += utf8.RuneCountInString(name) + utf8.RuneCountInString(value)
+	}
+	return runes <= prometheus.ExemplarMaxRunes
 }

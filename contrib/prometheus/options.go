@@ -16,7 +16,8 @@ type Options struct {
 
 	// ConstLabels are added to every series (the service's name, say).
 	// They must not use the labels the collector sets itself: region,
-	// pool, tags and result. Default: none.
+	// pool, tags and result, nor "le", which histograms reserve. Default:
+	// none.
 	ConstLabels prometheus.Labels
 
 	// CreationBuckets are the upper bounds, in seconds and increasing, of
@@ -32,10 +33,10 @@ type Options struct {
 	// Exemplar, when set, is asked for the labels of an exemplar to attach
 	// to each latency the [Collector.Observer] records: typically the
 	// trace ID of ctx's span, which links a slow bucket to a trace. It
-	// returns nil for none. The labels must be valid exemplar labels (128
-	// runes at most, names and values together); client_golang panics on
-	// others. Exemplars are exposed in the OpenMetrics format only.
-	// Default: none.
+	// returns nil for none. Labels that are not valid exemplar labels (128
+	// runes at most, names and values together, valid UTF-8) are dropped:
+	// the latency is recorded without them. Exemplars are exposed in the
+	// OpenMetrics format only. Default: none.
 	Exemplar func(ctx context.Context) prometheus.Labels
 }
 
@@ -46,6 +47,14 @@ func (o Options) withDefaults() (Options, error) {
 		o.Namespace = "dogpile"
 	}
 	var err error
+	for name := range o.ConstLabels {
+		if name == "le" {
+			// client_golang accepts it in the descriptor but panics when
+			// the histograms' first series is made, on the region's hot
+			// path.
+			err = fmt.Errorf("%w: ConstLabels: %q is not allowed as a label name of histograms", ErrBadOptions, name)
+		}
+	}
 	for _, b := range []struct {
 		name    string
 		buckets *[]float64
