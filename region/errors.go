@@ -34,9 +34,10 @@ var (
 	ErrCreatorExited = errors.New("region: creator called runtime.Goexit")
 )
 
-// PanicError is the error every waiter gets when a creator panics. The
-// panic does not escape the goroutine that ran the creator, no lock stays
-// held, and the value is not cached.
+// PanicError is the error every waiter gets when a creation panics: the
+// creator, or what runs around it on the creation's goroutine (the
+// backend's store or lock, an observer's hook). The panic does not escape
+// that goroutine, no lock stays held, and the value is not cached.
 type PanicError struct {
 	// Key is the key (or first key, for a multi-key creator) being created.
 	Key string
@@ -47,7 +48,7 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("region: creator for key %q panicked: %v\n\n%s", e.Key, e.Value, e.Stack)
+	return fmt.Sprintf("region: creation of key %q panicked: %v\n\n%s", e.Key, e.Value, e.Stack)
 }
 
 // Unwrap returns the panic value when it is an error.
