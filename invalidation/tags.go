@@ -41,6 +41,11 @@ func (o *Options) validate() error {
 	if o.Lease == 0 {
 		o.Lease = 30 * time.Second
 	}
+	if o.Lease < time.Millisecond {
+		// Stores keep leases in milliseconds (Redis): a shorter one lapses
+		// as it is taken, and Lease/3 may be no interval at all.
+		return fmt.Errorf("%w: Lease %v is shorter than a millisecond", ErrBadOptions, o.Lease)
+	}
 	if o.RenewEvery == 0 {
 		o.RenewEvery = o.Lease / 3
 	}
@@ -245,7 +250,10 @@ func (t *Tags) queue(op *owed, hold bool, err error) error {
 			t.unholdLocked(op.tags)
 		}
 		t.mu.Unlock()
-		return fmt.Errorf("%w (and %w: %w)", ErrClosed, ErrDeferred, err)
+		// Nothing retries it any more: not deferred, and not owed.
+		err = fmt.Errorf("%w: not retried: %w", ErrClosed, err)
+		t.report(err)
+		return err
 	}
 	if op.bump && hold {
 		t.holdLocked(op.tags)
@@ -355,15 +363,20 @@ func (t *Tags) renew() {
 		}
 	}
 	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), t.o.RenewEvery)
+	defer cancel()
+	// A write set's marks are renewed under its lock: a renewal must not
+	// reach the store after Commit or Rollback released them, or it would
+	// put them back for a whole lease.
 	for _, ws := range open {
 		ws.mu.Lock()
 		if !ws.finished && len(ws.marked) > 0 {
-			marks = append(marks, mark{ws.owner, slices.Clone(ws.marked)})
+			if err := t.store.MarkPending(ctx, ws.marked, ws.owner, t.o.Lease); err != nil {
+				t.report(fmt.Errorf("invalidation: renewing marks: %w", err))
+			}
 		}
 		ws.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), t.o.RenewEvery)
-	defer cancel()
 	for _, m := range marks {
 		if err := t.store.MarkPending(ctx, m.tags, m.owner, t.o.Lease); err != nil {
 			t.report(fmt.Errorf("invalidation: renewing marks: %w", err))
@@ -428,14 +441,18 @@ func (w *WriteSet) Touch(ctx context.Context, tags ...string) error {
 		return nil
 	}
 	w.t.mu.Lock()
-	if w.t.closed {
-		w.t.mu.Unlock()
-		return ErrClosed
+	closed := w.t.closed
+	if !closed {
+		w.t.open[w] = struct{}{}
 	}
-	w.t.open[w] = struct{}{}
 	w.t.holdLocked(fresh)
 	w.t.mu.Unlock()
 	w.touched = sortedSet(append(w.touched, fresh...))
+	if closed {
+		// The caller may write all the same: the tags are touched, so
+		// that Commit still bumps them, but nothing renews a mark now.
+		return ErrClosed
+	}
 	if err := w.t.store.MarkPending(ctx, fresh, w.owner, w.t.o.Lease); err != nil {
 		err = fmt.Errorf("invalidation: marking %q pending: %w", fresh, err)
 		w.t.report(err)

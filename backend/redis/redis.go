@@ -58,7 +58,15 @@ func (s *Store) Client() goredis.UniversalClient { return s.rdb }
 // (Options.KeyPrefix).
 func (s *Store) KeyPrefix() string { return s.o.KeyPrefix }
 
-func (s *Store) key(k string) string { return s.o.KeyPrefix + k }
+func (s *Store) key(k string) string {
+	// An entry must never take a tag's keys ("tag:{…}", "tag_:{…}", see
+	// tagKey): keys that begin with "tag", or with the escape "~", are
+	// sent with "~" before them.
+	if strings.HasPrefix(k, "tag") || strings.HasPrefix(k, "~") {
+		return s.o.KeyPrefix + "~" + k
+	}
+	return s.o.KeyPrefix + k
+}
 
 // Get returns the entry stored under key. A value that is not a record of
 // a known format is reported as missing.
