@@ -3,6 +3,7 @@ package redis
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -33,7 +34,10 @@ type Options struct {
 	// applications. Default: none.
 	KeyPrefix string
 	// LockPrefix is put before a key (after KeyPrefix) to name its
-	// creation lock. Default: "lock:".
+	// creation lock. Default: "lock:". It must not begin with "~" or
+	// "tag": entries whose keys begin with it, with "tag" or with "~" are
+	// stored under "~" + key, so that no entry takes a lock's or a tag's
+	// key.
 	LockPrefix string
 
 	// DisableLock turns the creation lock off: the region then holds the
@@ -168,6 +172,11 @@ func (o *Options) validate() error {
 	}
 	if o.LockPrefix == "" {
 		o.LockPrefix = defaultLockPrefix
+	}
+	if strings.HasPrefix(o.LockPrefix, "~") || strings.HasPrefix(o.LockPrefix, "tag") {
+		// Entry keys that clash are escaped with "~" (see Store.key), and
+		// tag keys begin with "tag": a lock key must be neither.
+		return fmt.Errorf("%w: redis LockPrefix %q begins with \"~\" or \"tag\", which name escaped entries and tags", backend.ErrBadArgument, o.LockPrefix)
 	}
 	if o.Clock == nil {
 		o.Clock = clock.System

@@ -60,9 +60,9 @@ func (s *Store) KeyPrefix() string { return s.o.KeyPrefix }
 
 func (s *Store) key(k string) string {
 	// An entry must never take a tag's keys ("tag:{…}", "tag_:{…}", see
-	// tagKey): keys that begin with "tag", or with the escape "~", are
-	// sent with "~" before them.
-	if strings.HasPrefix(k, "tag") || strings.HasPrefix(k, "~") {
+	// tagKey) nor a lock's (LockPrefix + key): keys that begin with "tag",
+	// the lock prefix, or the escape "~" are sent with "~" before them.
+	if strings.HasPrefix(k, "tag") || strings.HasPrefix(k, "~") || strings.HasPrefix(k, s.o.LockPrefix) {
 		return s.o.KeyPrefix + "~" + k
 	}
 	return s.o.KeyPrefix + k
