@@ -241,6 +241,12 @@ func legalKey(k string) bool {
 // serverKey is the key sent to the server for key.
 func (s *Store) serverKey(key string) (string, error) {
 	sk := s.prefix + key
+	if strings.HasPrefix(key, "_") || strings.HasPrefix(key, "~") {
+		// Lock and tag items are the prefix, then "_lock" or "_tag…": an
+		// entry must never take one, so keys that begin with "_", or with
+		// the escape "~", are sent with "~" before them.
+		sk = s.prefix + "~" + key
+	}
 	if len(sk) > maxKeyLen || key == "" || !legalKey(key) {
 		return "", fmt.Errorf("%w: %q (%d bytes with the prefix %q; memcached takes at most %d bytes, no spaces or control characters, not empty); leave key mangling on, or use shorter keys",
 			ErrBadKey, key, len(sk), s.prefix, maxKeyLen)
