@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -31,10 +30,7 @@ import (
 //
 // A name that is not a table name makes Open fail with [ErrBadOption].
 func WithCascades(cascades map[string][]string) Option {
-	cascades = maps.Clone(cascades)
-	for t, reached := range cascades {
-		cascades[t] = slices.Clone(reached)
-	}
+	cascades = cloneRelations(cascades)
 	return func(s *settings) { s.cascades = cascades }
 }
 

@@ -332,7 +332,7 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	if c.ttl > 0 || e.s.jitter != 0 {
 		expiration = region.WithExpiration(e.ttlFor(key, c))
 	}
-	opts := []region.CallOption{tagged, expiration, cacheSets, nil}
+	opts := append(make([]region.CallOption, 0, 5), tagged, expiration, cacheSets, nil) // room for a store TTL
 	if c.refresh {
 		opts[3] = region.ForceRefresh()
 	}

@@ -2,7 +2,6 @@ package cachedsql
 
 import (
 	"context"
-	"errors"
 
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -33,13 +32,8 @@ func (db *DB) RefreshQuery(query string, args ...any) Refresher {
 		// Through the cache directly: the driver's path would read a result
 		// too large to cache a second time, to hand its rows to no one.
 		if e := db.e; e != nil {
-			an, cl := e.analyze(query), callFrom(ctx)
-			if len(an.writeTags) == 0 && e.cacheable(an, cl) {
-				_, err := e.cachedQuery(ctx, an, query, args, cl, nil)
-				var unc errUncacheable
-				if !errors.As(err, &unc) {
-					return err // refreshed, or found too large and marked so
-				}
+			if _, tried, err := e.fromCache(ctx, query, args); tried {
+				return err // refreshed, or found too large and marked so
 			}
 		}
 		rows, err := db.QueryContext(ctx, query, args...)

@@ -52,28 +52,40 @@ func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ..
 // cachedSet returns the cached result of a read, or ok == false when the
 // read is not served from the cache here (not cacheable, arguments without
 // a stable key, a result too large to cache): the caller then takes sqlx's
-// path, which runs it on the database. When the cache was tried in vain,
-// *ctx becomes a SkipCache context, so that sqlx's path (through the
-// caching driver) does not try it again: a result too large to cache
-// would otherwise be read from the database once more only to be dropped.
+// path, which runs it on the database. *ctx then becomes a SkipCache
+// context, so that sqlx's path (through the caching driver) does not try
+// the cache again: a result too large to cache would otherwise be read
+// from the database once more only to be dropped.
 func (db *DB) cachedSet(ctx *context.Context, query string, args []any) (*rowset.Set, bool, error) {
 	e := db.e
 	if e == nil { // NewDb's failing DB: sqlx's path gives its error
 		return nil, false, nil
 	}
+	set, _, err := e.fromCache(*ctx, query, args)
+	switch {
+	case err != nil:
+		return nil, true, err
+	case set == nil:
+		*ctx = SkipCache(*ctx)
+		return nil, false, nil
+	}
+	return set, true, nil
+}
+
+// fromCache serves a read, not inside a transaction, through the cache:
+// tried is false when the cache cannot take it (it writes, is not
+// cacheable, or its arguments have no stable key), and set is nil when
+// tried but the result is too large to cache (a marker says so now).
+func (e *engine) fromCache(ctx context.Context, query string, args []any) (set *rowset.Set, tried bool, err error) {
 	an := e.analyze(query)
-	cl := callFrom(*ctx)
+	cl := callFrom(ctx)
 	if len(an.writeTags) > 0 || !e.cacheable(an, cl) {
 		return nil, false, nil
 	}
-	set, err := e.cachedQuery(*ctx, an, query, args, cl, nil)
+	set, err = e.cachedQuery(ctx, an, query, args, cl, nil)
 	var unc errUncacheable
-	switch {
-	case errors.As(err, &unc), err == nil && set == nil:
-		*ctx = SkipCache(*ctx)
+	if errors.As(err, &unc) {
 		return nil, false, nil
-	case err != nil:
-		return nil, true, err
 	}
-	return set, true, nil
+	return set, true, err
 }

@@ -39,11 +39,18 @@ import (
 // name, not its definition: a view over now() or random() is cached like a
 // table, so read it with [SkipCache].
 func WithViews(views map[string][]string) Option {
-	views = maps.Clone(views)
-	for v, tables := range views {
-		views[v] = slices.Clone(tables)
-	}
+	views = cloneRelations(views)
 	return func(s *settings) { s.views = views }
+}
+
+// cloneRelations copies a map of relations to relations, so that the
+// caller may change its own afterwards.
+func cloneRelations(m map[string][]string) map[string][]string {
+	m = maps.Clone(m)
+	for k, v := range m {
+		m[k] = slices.Clone(v)
+	}
+	return m
 }
 
 // viewTags resolves WithViews' map to tags: each view's tag to the sorted
