@@ -50,7 +50,7 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 	}
 	o := c.resolved(options(opts))
 	mangled := mangleAll(c, keys)
-	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o)
+	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o, nil)
 	if err != nil {
 		return nil, err
 	}

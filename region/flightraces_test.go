@@ -2,10 +2,12 @@ package region_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/backend"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -214,6 +216,101 @@ func TestMultiWaiterAfterHardInvalidationGetsANewValue(t *testing.T) {
 	waitFor(t, "B to wait on A's creation", func() bool { return r.Stats().LockWaits >= 1 })
 	close(release)
 	<-aDone
+	if v := <-bDone; len(v) != 1 || v[0] != "new rows" {
+		t.Fatalf("B, which began after Invalidate(hard), got %q; want [new rows]", v)
+	}
+}
+
+// hookedStore is a lockingStore whose mutexes run a hook after taking the
+// lock and before releasing it.
+type hookedStore struct {
+	*lockingStore
+	locked, unlocking func(key string)
+}
+
+func (s *hookedStore) Mutex(key string) backend.Mutex {
+	return &hookedMutex{Mutex: s.lockingStore.Mutex(key), s: s, key: key}
+}
+
+type hookedMutex struct {
+	backend.Mutex
+	s   *hookedStore
+	key string
+}
+
+func (m *hookedMutex) Lock(ctx context.Context) error {
+	if err := m.Mutex.Lock(ctx); err != nil {
+		return err
+	}
+	m.s.locked(m.key)
+	return nil
+}
+
+func (m *hookedMutex) TryLock(ctx context.Context) (bool, error) {
+	ok, err := m.Mutex.TryLock(ctx)
+	if ok {
+		m.s.locked(m.key)
+	}
+	return ok, err
+}
+
+func (m *hookedMutex) Unlock(ctx context.Context) error {
+	m.s.unlocking(m.key)
+	return m.Mutex.Unlock(ctx)
+}
+
+// The same for a value that GetOrCreateMulti's creation did not make but
+// found when it looked again under the lock (another process made it while
+// this one waited for the lock): B, which began after Invalidate(hard), joins
+// the creation before it lands, and must not take the value found.
+func TestMultiWaiterAfterHardInvalidationSkipsAFoundValue(t *testing.T) {
+	ctx := context.Background()
+	store := &hookedStore{lockingStore: newLockingStore(t, newLockTable(), nil)}
+	r, clk := setup(t, region.Config{Backend: store})
+	var db atomic.Value
+	db.Store("new rows")
+	var lockedOnce, unlockOnce sync.Once
+	bDone := make(chan []string, 1)
+	create := func(_ context.Context, keys []string) ([]string, error) {
+		out := make([]string, len(keys))
+		for i := range out {
+			out[i] = db.Load().(string)
+		}
+		return out, nil
+	}
+	store.locked = func(string) {
+		lockedOnce.Do(func() {
+			// Another process made the value while A waited for the lock.
+			if err := region.Set(ctx, r, "k", "old rows"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	store.unlocking = func(string) {
+		unlockOnce.Do(func() {
+			// A found "old rows" fresh and is about to land it: the write
+			// and its invalidation happen now, and B begins after them.
+			clk.Advance(time.Second)
+			if err := r.Invalidate(ctx, true); err != nil {
+				t.Error(err)
+			}
+			go func() {
+				v, err := region.GetOrCreateMulti(ctx, r, []string{"k"}, create)
+				if err != nil {
+					t.Error(err)
+				}
+				bDone <- v
+			}()
+			waitFor(t, "B to wait on A's creation", func() bool { return r.Stats().LockWaits >= 1 })
+		})
+	}
+	a, err := region.GetOrCreateMulti(ctx, r, []string{"k"}, create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 1 || a[0] != "old rows" {
+		t.Fatalf("A got %q; want [old rows], the value found under the lock", a)
+	}
 	if v := <-bDone; len(v) != 1 || v[0] != "new rows" {
 		t.Fatalf("B, which began after Invalidate(hard), got %q; want [new rows]", v)
 	}

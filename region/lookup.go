@@ -142,9 +142,11 @@ func lookupTagged[V any](ctx context.Context, r *Region, c *config, k string, o 
 
 // lookupMulti reads many keys (already mangled) and judges each, in one
 // backend round trip where the backend allows, plus one for the states of
-// a tagged call's tags, which it returns. A backend failure makes every key
-// missing (bypassed, for a tagged call) unless the region is strict.
-func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, o *callOptions) ([]V, []state, []backend.TagState, error) {
+// a tagged call's tags, which it returns. When created is not nil (one
+// slot per key) it receives the stored creation time of each entry judged.
+// A backend failure makes every key missing (bypassed, for a tagged call)
+// unless the region is strict.
+func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, o *callOptions, created []time.Time) ([]V, []state, []backend.TagState, error) {
 	vals := make([]V, len(ks))
 	sts := make([]state, len(ks))
 	var states []backend.TagState
@@ -207,6 +209,9 @@ func lookupMulti[V any](ctx context.Context, r *Region, c *config, ks []string, 
 		}
 		if vals[i], sts[i], err = judge[V](ctx, r, c, ks[i], e, o); err != nil {
 			return nil, nil, nil, err
+		}
+		if created != nil {
+			created[i] = e.Meta.Created
 		}
 	}
 	return vals, sts, states, nil

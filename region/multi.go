@@ -83,7 +83,7 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 	var looked uint64 // see getOrCreateSlow: taken once, after the first lookup
 	for len(pending) > 0 {
 		mangled := mangleAll(c, pending)
-		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o)
+		vals, sts, seen, err := lookupMulti[V](ctx, r, c, mangled, o, nil)
 		if looked == 0 && (len(o.tags) > 0 || o.refresh) {
 			looked = r.seq.Add(1) // only tagged calls and refreshes judge flights by it
 		}
@@ -316,7 +316,8 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 	for i, it := range open {
 		ks[i] = it.k
 	}
-	vals, sts, states, err := lookupMulti[V](ctx, r, c, ks, o.forRecheck())
+	created := make([]time.Time, len(ks))
+	vals, sts, states, err := lookupMulti[V](ctx, r, c, ks, o.forRecheck(), created)
 	if err != nil {
 		return write{}, err
 	}
@@ -328,7 +329,10 @@ func recheck[V any](ctx context.Context, r *Region, c *config, items []*multiIte
 		case fresh:
 			if !o.refresh {
 				// Found, not made: like fly, leave started at 0, so that
-				// a tagged waiter judges the value by its tag versions.
+				// a tagged waiter judges the value by its tag versions,
+				// and pass on its stored creation time, so that a waiter
+				// that began after a hard invalidation does not take it.
+				it.f.created = created[i]
 				it.land(ctx, r, c, vals[i], nil, false)
 				continue
 			}
