@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -436,6 +437,17 @@ type errUncacheable struct{ err error }
 
 func (e errUncacheable) Error() string { return "cachedsql: not cacheable: " + e.err.Error() }
 func (e errUncacheable) Unwrap() error { return e.err }
+
+// isUncacheable reports whether err is an [errUncacheable]. It is apart
+// so that a read that succeeded allocates nothing here: errors.As moves its
+// target to the heap, and the target is made only for an error.
+func isUncacheable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var unc errUncacheable
+	return errors.As(err, &unc)
+}
 
 // ResultSerializer is the serializer of a DB's own region: result sets in
 // their own compact encoding, anything else a program caches in the region

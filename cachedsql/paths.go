@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"io"
 	"sync"
 
@@ -79,9 +78,8 @@ func (e *engine) query(ctx context.Context, c *conn, query string, nvs []driver.
 		return c.stream(ctx, query, a, nil)
 	}
 	set, err := e.cachedQuery(ctx, an, query, a, cl, c.inner)
-	var unc errUncacheable
 	switch {
-	case errors.As(err, &unc):
+	case isUncacheable(err):
 		return c.stream(ctx, query, a, nil)
 	case err != nil:
 		return nil, err

@@ -2,7 +2,6 @@ package cachedsql
 
 import (
 	"context"
-	"errors"
 
 	"github.com/dogpile-go/dogpile/cachedsql/internal/rowset"
 )
@@ -83,8 +82,7 @@ func (e *engine) fromCache(ctx context.Context, query string, args []any) (set *
 		return nil, false, nil
 	}
 	set, err = e.cachedQuery(ctx, an, query, args, cl, nil)
-	var unc errUncacheable
-	if errors.As(err, &unc) {
+	if isUncacheable(err) {
 		return nil, false, nil
 	}
 	return set, true, err
