@@ -25,8 +25,11 @@
 // session settings that shape the values a query returns (TimeZone,
 // DateStyle, IntervalStyle, extra_float_digits, bytea_output, lc_monetary,
 // lc_numeric, lc_time, search_path and the schemas it resolves to,
-// transform_null_equals, default_text_search_config, …: read once, on the
-// first connection the DB takes or its first cacheable read). With those
+// transform_null_equals, default_text_search_config, …), and the role
+// (current_user, row_security) with the settings [WithSessionSettings]
+// names, so that a role is never served rows the database would refuse it
+// or filter out: all read once, on the first connection the DB takes or
+// its first cacheable read. With those
 // in the key, time-zone-dependent functions (date_trunc, extract, to_char,
 // …) are cacheable on PostgreSQL; elsewhere they are not. A read is tagged
 // with the tables it reads (for a view, the tables behind it when

@@ -55,7 +55,11 @@ type analysis struct {
 }
 
 func newEngine(inner *sql.DB, driverName string, s settings) (*engine, error) {
-	e := &engine{inner: inner, s: s, analyzer: s.analyzer, session: newSessionSettings(driverName)}
+	session, err := newSessionSettings(driverName, s.sessionSettings)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{inner: inner, s: s, analyzer: s.analyzer, session: session}
 	if e.analyzer == nil {
 		var opts []sqlanalysis.Option
 		if e.session.query != "" {

@@ -15,23 +15,24 @@ type Option func(*settings)
 
 // settings are a DB's options once applied.
 type settings struct {
-	region        *region.Region
-	backend       backend.Backend
-	runner        region.Runner
-	namespace     string
-	ttl           time.Duration
-	jitter        float64
-	maxRows       int
-	maxBytes      int
-	onlyOnRequest bool
-	analyzer      *sqlanalysis.Analyzer
-	schema        string
-	onError       func(error)
-	observer      region.Observer
-	invalidation  region.InvalidationStrategy
-	analyses      int
-	views         map[string][]string // WithViews: view → the relations it reads
-	cascades      map[string][]string // WithCascades: table → the tables its writes reach
+	region          *region.Region
+	backend         backend.Backend
+	runner          region.Runner
+	namespace       string
+	ttl             time.Duration
+	jitter          float64
+	maxRows         int
+	maxBytes        int
+	onlyOnRequest   bool
+	analyzer        *sqlanalysis.Analyzer
+	schema          string
+	onError         func(error)
+	observer        region.Observer
+	invalidation    region.InvalidationStrategy
+	analyses        int
+	views           map[string][]string // WithViews: view → the relations it reads
+	cascades        map[string][]string // WithCascades: table → the tables its writes reach
+	sessionSettings []string            // WithSessionSettings: more settings in the key
 }
 
 func defaults() settings {

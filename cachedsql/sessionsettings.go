@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
@@ -26,6 +28,12 @@ import (
 // once, on the first connection it takes from the pool (see prime) or its
 // first cacheable read, from a connection as the pool makes them: a
 // session that changes them (SET) stops using the cache until it ends.
+//
+// The role is part of them too (current_user, and row_security): a role
+// must not be served rows that the database would refuse it (no grant) or
+// filter out (row-level security). Settings of the application's own that
+// policies or views read (current_setting('app.tenant')) join them with
+// [WithSessionSettings].
 type sessionSettings struct {
 	query string // "": the database has none that matter, or none we know
 	value atomic.Pointer[string]
@@ -53,16 +61,53 @@ const postgresSettingsQuery = `SELECT concat_ws(E'\n',
 	'default_text_search_config=' || current_setting('default_text_search_config', true),
 	'standard_conforming_strings=' || current_setting('standard_conforming_strings', true),
 	'xmlbinary=' || current_setting('xmlbinary', true),
-	'xmloption=' || current_setting('xmloption', true))`
+	'xmloption=' || current_setting('xmloption', true),
+	'row_security=' || current_setting('row_security', true),
+	'user=' || current_user`
+
+// settingName is a PostgreSQL setting's name: an identifier, or several
+// joined by dots (a custom setting, such as app.tenant).
+var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$`)
+
+// WithSessionSettings adds settings to those that every key holds (see
+// [DB]): settings of the application's own that shape what reads return,
+// such as the tenant a row-level security policy reads with
+// current_setting('app.tenant', true). A DB reads them once, with the
+// others, on a connection as the pool makes it: set them where every
+// connection gets them (a DSN's options=-c app.tenant=a, ALTER ROLE … SET),
+// not with SET on a session, which stops that session's use of the cache.
+// Without it, DBs whose connections differ only in such a setting share
+// results.
+//
+// PostgreSQL only. A name that is not a setting's name, or a database
+// other than PostgreSQL, makes Open fail with [ErrBadOption].
+func WithSessionSettings(names ...string) Option {
+	return func(s *settings) { s.sessionSettings = append(s.sessionSettings, names...) }
+}
 
 // newSessionSettings returns the settings reader for a database opened
-// with driverName.
-func newSessionSettings(driverName string) *sessionSettings {
+// with driverName, with the extra settings WithSessionSettings named.
+func newSessionSettings(driverName string, extra []string) (*sessionSettings, error) {
 	s := &sessionSettings{}
-	if sqlx.BindType(driverName) == sqlx.DOLLAR && driverName != "ql" {
-		s.query = postgresSettingsQuery
+	if sqlx.BindType(driverName) != sqlx.DOLLAR || driverName == "ql" {
+		if len(extra) > 0 {
+			return nil, fmt.Errorf("%w: WithSessionSettings(%q): PostgreSQL only; the %q driver has none that are read", ErrBadOption, extra, driverName)
+		}
+		return s, nil
 	}
-	return s
+	var q strings.Builder
+	q.WriteString(strings.TrimSuffix(postgresSettingsQuery, ")"))
+	for _, name := range extra {
+		if !settingName.MatchString(name) {
+			return nil, fmt.Errorf("%w: WithSessionSettings: %q is not a setting's name", ErrBadOption, name)
+		}
+		// The name is an identifier (checked above): quoting it as a
+		// literal is safe.
+		fmt.Fprintf(&q, ",\n\t'%[1]s=' || current_setting('%[1]s', true)", name)
+	}
+	q.WriteString(")")
+	s.query = q.String()
+	return s, nil
 }
 
 // get returns the settings, read on sess when the caller holds one (with

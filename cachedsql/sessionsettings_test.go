@@ -2,6 +2,9 @@ package cachedsql_test
 
 import (
 	"context"
+	"errors"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,6 +82,148 @@ func TestSessionSettingsAreInTheKey(t *testing.T) {
 	for name, db := range dbs {
 		if got := readName(t, ctx, db, 1); got != "apricot" {
 			t.Fatalf("%s of the %s DB after a write through another = %q; want apricot", qName, name, got)
+		}
+	}
+}
+
+// asRole returns dsn with its user replaced by role.
+func asRole(t *testing.T, dsn, role string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
+
+// newRole creates a login role for t, unique in the cluster, dropped with
+// what it was granted when t ends.
+func newRole(t *testing.T, admin *cachedsql.DB) string {
+	t.Helper()
+	var db string
+	if err := admin.Inner().QueryRow("SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	role := "r_" + db
+	admin.MustExec("CREATE ROLE " + role + " LOGIN")
+	t.Cleanup(func() {
+		admin.Inner().Exec("DROP OWNED BY " + role)
+		admin.Inner().Exec("DROP ROLE " + role)
+	})
+	return role
+}
+
+// A role must not read through the cache what the database would not show
+// it: rows cached by a role that may read a table are not served to one
+// that may not, and row-level security policies, which filter rows by the
+// role, give each role its own rows.
+func TestRoleIsInTheKey(t *testing.T) {
+	ctx := context.Background()
+	store := memStore(t, memory.Options{})
+	admin, dsn := newDB(t, cachedsql.WithBackend(store))
+	role := newRole(t, admin)
+	admin.MustExec(`CREATE TABLE notes (id int, owner text, body text)`)
+	admin.MustExec(`INSERT INTO notes VALUES (1, $1, 'mine'), (2, 'someone else', 'theirs')`, role)
+	admin.MustExec(`ALTER TABLE notes ENABLE ROW LEVEL SECURITY`)
+	admin.MustExec(`CREATE POLICY own ON notes USING (owner = current_user)`)
+	admin.MustExec(`GRANT SELECT ON notes TO ` + role)
+	limited, err := cachedsql.Connect("pgx", asRole(t, dsn, role), cachedsql.WithBackend(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { limited.Close() })
+
+	// The superuser caches items; the role, which has no grant on it,
+	// gets the database's refusal.
+	readName(t, ctx, admin, 1)
+	var name string
+	err = limited.GetContext(ctx, &name, "SELECT name FROM items WHERE id = $1", 1)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("a role with no grant on items read %q from the cache (err %v); want permission denied", name, err)
+	}
+
+	// Row-level security: the superuser sees both notes, the role its own.
+	const q = "SELECT count(*) FROM notes"
+	for _, round := range []string{"first", "second"} {
+		for _, c := range []struct {
+			who  string
+			db   *cachedsql.DB
+			want int
+		}{{"superuser", admin, 2}, {role, limited, 1}} {
+			var n int
+			if err := c.db.GetContext(ctx, &n, q); err != nil {
+				t.Fatal(err)
+			}
+			if n != c.want {
+				t.Fatalf("%s read by %s: %s = %d; want %d", round, c.who, q, n, c.want)
+			}
+		}
+	}
+	if c := created(limited); c != 1 {
+		t.Fatalf("the role made %d queries for one read made twice; want 1 (cached)", c)
+	}
+	// Tags are shared: a write by the superuser reaches the role's reads.
+	admin.MustExec(`INSERT INTO notes VALUES (3, $1, 'also mine')`, role)
+	var n int
+	if err := limited.GetContext(ctx, &n, q); err != nil || n != 2 {
+		t.Fatalf("the role's %s after a write by the superuser = %d, %v; want 2", q, n, err)
+	}
+}
+
+// WithSessionSettings puts settings the application defines (read by
+// row-level security policies, say) in the key: DBs of two tenants, whose
+// connections set app.tenant, share a cache but not their rows.
+func TestWithSessionSettings(t *testing.T) {
+	ctx := context.Background()
+	store := memStore(t, memory.Options{})
+	admin, dsn := newDB(t, cachedsql.WithBackend(store))
+	role := newRole(t, admin)
+	admin.MustExec(`CREATE TABLE orders (id int, tenant text)`)
+	admin.MustExec(`INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'b')`)
+	admin.MustExec(`ALTER TABLE orders ENABLE ROW LEVEL SECURITY`)
+	admin.MustExec(`CREATE POLICY tenant ON orders USING (tenant = current_setting('app.tenant', true))`)
+	admin.MustExec(`GRANT SELECT ON orders TO ` + role)
+	tenant := func(name string, opts ...cachedsql.Option) *cachedsql.DB {
+		t.Helper()
+		db, err := cachedsql.Connect("pgx", withParam(asRole(t, dsn, role), "options=-c%20app.tenant%3D"+name),
+			append([]cachedsql.Option{cachedsql.WithBackend(store)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	const q = "SELECT count(*) FROM orders"
+	count := func(db *cachedsql.DB) int {
+		t.Helper()
+		var n int
+		if err := db.GetContext(ctx, &n, q); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a := tenant("a", cachedsql.WithSessionSettings("app.tenant"))
+	b := tenant("b", cachedsql.WithSessionSettings("app.tenant"))
+	for range 2 {
+		if na, nb := count(a), count(b); na != 1 || nb != 2 {
+			t.Fatalf("tenant a counts %d orders, tenant b %d; want 1 and 2", na, nb)
+		}
+	}
+
+	if db, err := cachedsql.Open("sqlite", filepath.Join(t.TempDir(), "app.db"), cachedsql.WithSessionSettings("app.tenant")); err == nil {
+		db.Close()
+		t.Error("WithSessionSettings on SQLite: Open succeeded; want ErrBadOption")
+	} else if !errors.Is(err, cachedsql.ErrBadOption) || !strings.Contains(err.Error(), "PostgreSQL only") {
+		t.Errorf("WithSessionSettings on SQLite: %v; want ErrBadOption saying PostgreSQL only", err)
+	}
+	for _, name := range []string{"", "app tenant", "app.tenant'", "1app.x", "app..x"} {
+		db, err := cachedsql.Open("pgx", dsn, cachedsql.WithSessionSettings(name))
+		if err == nil {
+			db.Close()
+			t.Errorf("WithSessionSettings(%q): Open succeeded; want ErrBadOption", name)
+		} else if !errors.Is(err, cachedsql.ErrBadOption) || !strings.Contains(err.Error(), "WithSessionSettings") {
+			t.Errorf("WithSessionSettings(%q): %v; want ErrBadOption naming the option", name, err)
 		}
 	}
 }
