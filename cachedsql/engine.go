@@ -38,7 +38,7 @@ type engine struct {
 	session      *sessionSettings                // the settings of its sessions that shape results, part of every key
 	prepared     preparedSets                    // write sets of transactions prepared by text, until they end
 	preparedHold time.Duration                   // how long prepared holds a set: preparedHold, shorter in tests
-	ttlOpt       region.CallOption               // region.WithExpiration(s.ttl), for calls without a TTL of their own
+	ttlOpts      []region.CallOption             // the expiration of reads without a TTL of their own, by jitter step (see expirationFor)
 	closers      []func(context.Context) error   // what the engine made and must close
 }
 
@@ -78,7 +78,16 @@ func newEngine(inner *sql.DB, driverName string, s settings) (*engine, error) {
 	if e.cascades, err = e.relationTags(s.cascades, "WithCascades", "a table", "a table reached from"); err != nil {
 		return nil, err
 	}
-	e.ttlOpt = region.WithExpiration(s.ttl)
+	// The options of calls without a TTL of their own are made once, not
+	// on every read: one per jitter step (one in all without jitter).
+	steps := 1
+	if s.jitter != 0 {
+		steps = jitterSteps
+	}
+	e.ttlOpts = make([]region.CallOption, steps)
+	for i := range e.ttlOpts {
+		e.ttlOpts[i] = region.WithExpiration(e.jittered(s.ttl, i))
+	}
 	memo, err := otter.New(&otter.Options[string, *analysis]{MaximumSize: max(s.analyses, 16)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOption, err)
@@ -236,22 +245,36 @@ func (e *engine) tableTag(t sqlanalysis.Table) string {
 // userTag names a tag the caller gave.
 func (e *engine) userTag(tag string) string { return e.s.namespace + ":u:" + tag }
 
-// ttlFor returns the expiration of a key: the call's TTL or the DB's,
-// shortened by the jitter by an amount fixed per key.
-func (e *engine) ttlFor(key string, c call) time.Duration {
-	ttl := e.s.ttl
-	if c.ttl > 0 {
-		ttl = c.ttl
-	}
-	if e.s.jitter == 0 {
-		return ttl
-	}
-	frac := float64(fnv64a(key)%10_000) / 10_000 * e.s.jitter
+// jitterSteps is how many TTLs the jitter spreads keys over: the TTL less
+// 0, 1, …, 1023 1024ths of the jitter's share of it (for the default 5
+// minutes and 10%, steps of 29 ms).
+const jitterSteps = 1024
+
+// jitterStep is the key's step: fixed per key, spread evenly over keys.
+func jitterStep(key string) int { return int(fnv64a(key) % jitterSteps) }
+
+// jittered is ttl shortened by the jitter's step-th share.
+func (e *engine) jittered(ttl time.Duration, step int) time.Duration {
+	frac := float64(step) / jitterSteps * e.s.jitter
 	return ttl - time.Duration(float64(ttl)*frac)
 }
 
+// expirationFor returns the expiration option of a read of key: the
+// call's TTL or the DB's, shortened by the jitter by an amount fixed per
+// key. Only a call with a TTL of its own makes an option.
+func (e *engine) expirationFor(key string, c call) region.CallOption {
+	step := 0
+	if e.s.jitter != 0 {
+		step = jitterStep(key)
+	}
+	if c.ttl > 0 {
+		return region.WithExpiration(e.jittered(c.ttl, step))
+	}
+	return e.ttlOpts[step]
+}
+
 // fnv64a is FNV-1a of s, as hash/fnv computes it, without its allocations
-// (a hasher, and s copied to a []byte): ttlFor runs on every cached read.
+// (a hasher, and s copied to a []byte): it runs on every cached read.
 func fnv64a(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := range len(s) {
@@ -332,12 +355,7 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	if callerTags != nil {
 		tagged = region.WithTags(callerTags...)
 	}
-	// The options a plain hit needs are made once, not on every call.
-	expiration := e.ttlOpt
-	if c.ttl > 0 || e.s.jitter != 0 {
-		expiration = region.WithExpiration(e.ttlFor(key, c))
-	}
-	opts := append(make([]region.CallOption, 0, 5), tagged, expiration, cacheSets, nil) // room for a store TTL
+	opts := append(make([]region.CallOption, 0, 5), tagged, e.expirationFor(key, c), cacheSets, nil) // room for a store TTL
 	if c.refresh {
 		opts[3] = region.ForceRefresh()
 	}
