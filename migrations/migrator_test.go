@@ -88,8 +88,8 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allPending := []string{"1 notify_trigger pending", "2 watch pending", "3 notify pending", "4 inheritance pending", "5 schema_changes pending"}
-	allApplied := []string{"1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance applied", "5 schema_changes applied"}
+	allPending := []string{"1 notify_trigger pending", "2 watch pending", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending"}
+	allApplied := []string{"1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance applied", "5 schema_changes applied", "6 grants applied"}
 
 	wantStatus(t, m, allPending...)
 	wantVersion(t, m, 0)
@@ -105,7 +105,7 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(res), []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up"}; !slices.Equal(got, want) {
+	if got, want := names(res), []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up"}; !slices.Equal(got, want) {
 		t.Errorf("Up: got %q, want %q", got, want)
 	}
 	wantStatus(t, m, allApplied...)
@@ -122,20 +122,23 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if one.Version != 5 || one.Direction != "down" {
-		t.Errorf("Down rolled back %+v, want version 5", one)
+	if one.Version != 6 || one.Direction != "down" {
+		t.Errorf("Down rolled back %+v, want version 6", one)
+	}
+	if one, err = m.Down(ctx); err != nil || one.Version != 5 {
+		t.Fatalf("second Down = %+v, %v; want version 5", one, err)
 	}
 	if one, err = m.Down(ctx); err != nil || one.Version != 4 {
-		t.Fatalf("second Down = %+v, %v; want version 4", one, err)
+		t.Fatalf("third Down = %+v, %v; want version 4", one, err)
 	}
-	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance pending", "5 schema_changes pending")
+	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance pending", "5 schema_changes pending", "6 grants pending")
 	if slices.Contains(functions(t, db, "dogpile"), "dogpile.related(regclass)") {
 		t.Error("Down left dogpile.related(regclass)")
 	}
 	if one, err = m.Down(ctx); err != nil || one.Version != 3 {
-		t.Fatalf("third Down = %+v, %v; want version 3", one, err)
+		t.Fatalf("fourth Down = %+v, %v; want version 3", one, err)
 	}
-	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify pending", "4 inheritance pending", "5 schema_changes pending")
+	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending")
 	if slices.Contains(functions(t, db, "dogpile"), "dogpile.notify_all()") {
 		t.Error("Down left dogpile.notify_all()")
 	}
@@ -160,7 +163,7 @@ func TestFullCycle(t *testing.T) {
 		t.Errorf("DownAll with nothing applied = %q, %v", names(res), err)
 	}
 
-	if res, err := m.Up(ctx); err != nil || len(res) != 5 {
+	if res, err := m.Up(ctx); err != nil || len(res) != 6 {
 		t.Fatalf("Up after DownAll = %q, %v", names(res), err)
 	}
 	wantStatus(t, m, allApplied...)
@@ -175,11 +178,11 @@ func TestPackageFunctions(t *testing.T) {
 	_, db := openDB(t)
 	ctx := t.Context()
 	opt := migrations.WithSchema("cache_meta")
-	if res, err := migrations.Up(ctx, db, opt); err != nil || len(res) != 5 {
+	if res, err := migrations.Up(ctx, db, opt); err != nil || len(res) != 6 {
 		t.Fatalf("Up = %q, %v", names(res), err)
 	}
 	st, err := migrations.Status(ctx, db, opt)
-	if err != nil || len(st) != 5 || st[4].State != migrations.StateApplied {
+	if err != nil || len(st) != 6 || st[5].State != migrations.StateApplied {
 		t.Fatalf("Status = %v, %v", st, err)
 	}
 	if st, _ := migrations.Status(ctx, db); st[0].State != migrations.StatePending {
@@ -188,7 +191,7 @@ func TestPackageFunctions(t *testing.T) {
 	if _, err := migrations.Down(ctx, db, opt); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := migrations.DownAll(ctx, db, opt); err != nil || len(res) != 4 {
+	if res, err := migrations.DownAll(ctx, db, opt); err != nil || len(res) != 5 {
 		t.Fatalf("DownAll = %q, %v", names(res), err)
 	}
 	if _, err := migrations.Up(ctx, db, migrations.WithSchema("Bad")); !errors.Is(err, migrations.ErrInvalidName) {
@@ -224,7 +227,7 @@ func TestConcurrentUp(t *testing.T) {
 	}
 	wg.Wait()
 	slices.Sort(applied)
-	if want := []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up"}; !slices.Equal(applied, want) {
+	if want := []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up"}; !slices.Equal(applied, want) {
 		t.Errorf("applied across %d concurrent Ups: %q, want each once: %q", n, applied, want)
 	}
 }
@@ -333,7 +336,7 @@ func TestTwoSchemas(t *testing.T) {
 	if _, err := b.DownAll(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantVersion(t, a, 5)
+	wantVersion(t, a, 6)
 	testenv.Psql(t, dsn, "INSERT INTO items VALUES (2)")
 	la.expect("public.items")
 	lb.expect()

@@ -214,7 +214,11 @@ func dirMode(mode os.FileMode) os.FileMode {
 	return mode | (mode&0o444)>>2
 }
 
-// ready reports ctx's error, or ErrClosed after Close.
+// ready reports ctx's error, or ErrClosed after Close. It is checked
+// before an operation waits for the store's mu, and checked again (closed)
+// once it has it: Close closes the read-write lock file as soon as the
+// operations already holding mu are done, and a call that got past ready
+// but was still waiting for mu would then flock a closed file.
 func (s *Store) ready(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
@@ -241,6 +245,9 @@ func (s *Store) viewTx(ctx context.Context, op string, fn func(tx *bolt.Tx) erro
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed.Load() {
+		return backend.ErrClosed // Close ran while this call waited for mu
+	}
 	if err := s.rw.lockShared(ctx, s.timeout); err != nil {
 		return s.opError(op, err)
 	}
@@ -268,6 +275,9 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx *bolt.Tx, b *b
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return backend.ErrClosed // see viewTx
+	}
 	if err := s.rw.lockExclusive(ctx, s.timeout); err != nil {
 		return s.opError(op, err)
 	}
@@ -471,7 +481,13 @@ func (s *Store) purgeIfDue(tx *bolt.Tx, b *bolt.Bucket) (int, error) {
 	if m := tx.Bucket(metaBucket); m != nil {
 		if v := m.Get(purgedKey); len(v) == 8 {
 			last := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
-			if s.clock.Now().Sub(last) < s.purgeInt {
+			// A last purge more than an interval after now means the
+			// clock was set back (or another process's Clock ran ahead):
+			// waiting for the clock to reach it could stop purges for
+			// years, so it is due. A purge a little ahead, as a coarse
+			// clock sees a precise one's, is not: that would purge on
+			// every write for the moment they differ.
+			if since := s.clock.Now().Sub(last); since > -s.purgeInt && since < s.purgeInt {
 				return 0, nil
 			}
 		}

@@ -12,9 +12,12 @@
 --
 -- The schema is created before goose runs (it holds goose's version table,
 -- dogpile_schema_migrations), so rolling this migration back leaves it.
+-- This migration does not create it again with CREATE SCHEMA IF NOT EXISTS:
+-- that statement needs the CREATE privilege on the database even when the
+-- schema exists, and so would fail for a role that owns a schema made for
+-- it but may not create schemas.
 
 -- +goose Up
-CREATE SCHEMA IF NOT EXISTS {{schema}};
 
 -- channel() names the NOTIFY channel, fixed when the schema is installed.
 -- Listeners may ask the database for it: SELECT dogpile.channel().
