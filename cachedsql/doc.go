@@ -27,9 +27,11 @@
 // lc_numeric, lc_time, search_path and the schemas it resolves to,
 // transform_null_equals, default_text_search_config, …), and the role
 // (current_user, row_security) with the settings [WithSessionSettings]
-// names, so that a role is never served rows the database would refuse it
-// or filter out: all read once, on the first connection the DB takes or
-// its first cacheable read. With those
+// names, so that a role is not served rows the database would refuse it
+// or filter out (privileges and policies as they were when the rows were
+// cached: changed outside the program, by psql say, they are seen when
+// the results expire): all read once, on the first connection the DB
+// takes or its first cacheable read. With those
 // in the key, time-zone-dependent functions (date_trunc, extract, to_char,
 // …) are cacheable on PostgreSQL; elsewhere they are not. A read is tagged
 // with the tables it reads (for a view, the tables behind it when

@@ -349,6 +349,13 @@ func (e *engine) cacheable(an *analysis, c call) bool {
 func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a []any, c call, sess *sql.Conn) (*rowset.Set, error) {
 	key, callerTags, err := e.key(ctx, an, a, c, sess)
 	if err != nil {
+		if !errors.Is(err, rowset.ErrKeyArgument) && ctx.Err() == nil {
+			// The session settings could not be read (a setting named
+			// with WithSessionSettings that the role may not examine,
+			// say): the read runs uncached, and so will every other
+			// until they can be, which the program must hear of.
+			e.report(err)
+		}
 		return nil, errUncacheable{err}
 	}
 	tagged := an.tagged

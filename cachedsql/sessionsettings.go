@@ -40,30 +40,35 @@ type sessionSettings struct {
 }
 
 // postgresSettingsQuery reads sessionSettings from PostgreSQL (and
-// databases that speak its dialect). current_setting(…, true) gives NULL
-// for a setting the server lacks, which concat_ws skips. search_path is
+// databases that speak its dialect), without its closing parenthesis:
+// newSessionSettings adds the settings WithSessionSettings names and closes
+// it. Each value is quoted (quote_nullable:
+// NULL, for a setting the server lacks or a custom one never set, or a
+// literal), so that the string reads back one way only: a value holding a
+// newline and another setting's name, or a setting left out, cannot give
+// the string of other settings. search_path is
 // also read resolved (current_schemas): "$user", its default, names
 // another schema for each role. transform_null_equals changes what
 // "x = NULL" means, default_text_search_config what a one-argument
 // to_tsvector returns.
 const postgresSettingsQuery = `SELECT concat_ws(E'\n',
-	'TimeZone=' || current_setting('TimeZone', true),
-	'DateStyle=' || current_setting('DateStyle', true),
-	'IntervalStyle=' || current_setting('IntervalStyle', true),
-	'extra_float_digits=' || current_setting('extra_float_digits', true),
-	'bytea_output=' || current_setting('bytea_output', true),
-	'lc_monetary=' || current_setting('lc_monetary', true),
-	'lc_numeric=' || current_setting('lc_numeric', true),
-	'lc_time=' || current_setting('lc_time', true),
-	'search_path=' || current_setting('search_path', true),
-	'schemas=' || current_schemas(false)::text,
-	'transform_null_equals=' || current_setting('transform_null_equals', true),
-	'default_text_search_config=' || current_setting('default_text_search_config', true),
-	'standard_conforming_strings=' || current_setting('standard_conforming_strings', true),
-	'xmlbinary=' || current_setting('xmlbinary', true),
-	'xmloption=' || current_setting('xmloption', true),
-	'row_security=' || current_setting('row_security', true),
-	'user=' || current_user`
+	'TimeZone=' || quote_nullable(current_setting('TimeZone', true)),
+	'DateStyle=' || quote_nullable(current_setting('DateStyle', true)),
+	'IntervalStyle=' || quote_nullable(current_setting('IntervalStyle', true)),
+	'extra_float_digits=' || quote_nullable(current_setting('extra_float_digits', true)),
+	'bytea_output=' || quote_nullable(current_setting('bytea_output', true)),
+	'lc_monetary=' || quote_nullable(current_setting('lc_monetary', true)),
+	'lc_numeric=' || quote_nullable(current_setting('lc_numeric', true)),
+	'lc_time=' || quote_nullable(current_setting('lc_time', true)),
+	'search_path=' || quote_nullable(current_setting('search_path', true)),
+	'schemas=' || quote_nullable(current_schemas(false)::text),
+	'transform_null_equals=' || quote_nullable(current_setting('transform_null_equals', true)),
+	'default_text_search_config=' || quote_nullable(current_setting('default_text_search_config', true)),
+	'standard_conforming_strings=' || quote_nullable(current_setting('standard_conforming_strings', true)),
+	'xmlbinary=' || quote_nullable(current_setting('xmlbinary', true)),
+	'xmloption=' || quote_nullable(current_setting('xmloption', true)),
+	'row_security=' || quote_nullable(current_setting('row_security', true)),
+	'user=' || quote_nullable(current_user)`
 
 // settingName is a PostgreSQL setting's name: an identifier, or several
 // joined by dots (a custom setting, such as app.tenant).
@@ -79,8 +84,10 @@ var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-
 // Without it, DBs whose connections differ only in such a setting share
 // results.
 //
-// PostgreSQL only. A name that is not a setting's name, or a database
-// other than PostgreSQL, makes Open fail with [ErrBadOption].
+// PostgreSQL only. A name not spelled as a setting's name, or a database
+// other than PostgreSQL, makes Open fail with [ErrBadOption]. Names are
+// not looked up: one misspelt, or never set, reads as unset (NULL) on
+// every connection, and then keeps no one apart.
 func WithSessionSettings(names ...string) Option {
 	return func(s *settings) { s.sessionSettings = append(s.sessionSettings, names...) }
 }
@@ -96,14 +103,14 @@ func newSessionSettings(driverName string, extra []string) (*sessionSettings, er
 		return s, nil
 	}
 	var q strings.Builder
-	q.WriteString(strings.TrimSuffix(postgresSettingsQuery, ")"))
+	q.WriteString(postgresSettingsQuery)
 	for _, name := range extra {
 		if !settingName.MatchString(name) {
 			return nil, fmt.Errorf("%w: WithSessionSettings: %q is not a setting's name", ErrBadOption, name)
 		}
 		// The name is an identifier (checked above): quoting it as a
 		// literal is safe.
-		fmt.Fprintf(&q, ",\n\t'%[1]s=' || current_setting('%[1]s', true)", name)
+		fmt.Fprintf(&q, ",\n\t'%[1]s=' || quote_nullable(current_setting('%[1]s', true))", name)
 	}
 	q.WriteString(")")
 	s.query = q.String()
@@ -130,7 +137,7 @@ func (s *sessionSettings) get(ctx context.Context, inner *sql.DB, sess *sql.Conn
 	}
 	var v string
 	if err := row.Scan(&v); err != nil {
-		return "", fmt.Errorf("reading the session settings that shape results: %w", err)
+		return "", fmt.Errorf("cachedsql: reading the session settings that shape results (part of every key): %w", err)
 	}
 	s.value.CompareAndSwap(nil, &v)
 	return v, nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dogpile-go/dogpile/backend/memory"
@@ -225,5 +226,119 @@ func TestWithSessionSettings(t *testing.T) {
 		} else if !errors.Is(err, cachedsql.ErrBadOption) || !strings.Contains(err.Error(), "WithSessionSettings") {
 			t.Errorf("WithSessionSettings(%q): %v; want ErrBadOption naming the option", name, err)
 		}
+	}
+}
+
+// The settings a key holds are read back as one string: a value that holds
+// a newline and another setting's name must not give the key of sessions
+// whose settings differ. Here the role's default app.a carries
+// "\napp.b=b" while its app.b is unset, and another DB of the same role sets
+// app.a=x and app.b=b: the policy shows the first none of the orders and the
+// second one, but both read their settings as the same string.
+func TestSessionSettingsKeyIsUnambiguous(t *testing.T) {
+	ctx := context.Background()
+	store := memStore(t, memory.Options{})
+	admin, dsn := newDB(t, cachedsql.WithBackend(store))
+	role := newRole(t, admin)
+	admin.MustExec(`CREATE TABLE orders (id int, tenant text)`)
+	admin.MustExec(`INSERT INTO orders VALUES (1, 'b')`)
+	admin.MustExec(`ALTER TABLE orders ENABLE ROW LEVEL SECURITY`)
+	admin.MustExec(`CREATE POLICY tenant ON orders USING (tenant = current_setting('app.b', true))`)
+	admin.MustExec(`GRANT SELECT ON orders TO ` + role)
+	admin.MustExec(`ALTER ROLE ` + role + ` SET app.a = E'x\napp.b=b'`)
+	open := func(dsn string) *cachedsql.DB {
+		t.Helper()
+		db, err := cachedsql.Connect("pgx", dsn, cachedsql.WithBackend(store), cachedsql.WithSessionSettings("app.a", "app.b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	tenantB := open(withParam(asRole(t, dsn, role), "options=-c%20app.a%3Dx%20-c%20app.b%3Db"))
+	noTenant := open(asRole(t, dsn, role))
+	const q = "SELECT count(*) FROM orders"
+	for _, c := range []struct {
+		who  string
+		db   *cachedsql.DB
+		want int
+	}{{"app.b=b", tenantB, 1}, {"app.b unset", noTenant, 0}} {
+		var n int
+		if err := c.db.GetContext(ctx, &n, q); err != nil {
+			t.Fatal(err)
+		}
+		if n != c.want {
+			t.Errorf("%s: %s = %d; want %d (another session's cached result)", c.who, q, n, c.want)
+		}
+	}
+}
+
+// A setting named with WithSessionSettings that the role may not read
+// (a superuser-only one, such as config_file) fails the read of the
+// settings on every cacheable read: the DB then never caches, and makes an
+// extra query per read. That must reach WithErrorHandler, naming the
+// problem, rather than pass in silence.
+func TestUnreadableSessionSettingIsReported(t *testing.T) {
+	ctx := context.Background()
+	admin, dsn := newDB(t)
+	role := newRole(t, admin)
+	admin.MustExec(`GRANT SELECT ON items TO ` + role)
+	var mu sync.Mutex
+	var reported []error
+	db, err := cachedsql.Connect("pgx", asRole(t, dsn, role),
+		cachedsql.WithSessionSettings("config_file"),
+		cachedsql.WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for range 2 {
+		readName(t, ctx, db, 1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, err := range reported {
+		if strings.Contains(err.Error(), "config_file") {
+			return
+		}
+	}
+	t.Fatalf("reads were not cached (%d creations) and the handler got %v; want an error naming config_file", created(db), reported)
+}
+
+// Privileges taken back through a DB reach every role's cached reads (a
+// REVOKE is an unknown write); SET ROLE on a held connection keeps that
+// session off the cache.
+func TestRevokeAndSetRoleThroughTheDB(t *testing.T) {
+	ctx := context.Background()
+	store := memStore(t, memory.Options{})
+	admin, dsn := newDB(t, cachedsql.WithBackend(store))
+	role := newRole(t, admin)
+	admin.MustExec(`GRANT SELECT ON items TO ` + role)
+	limited, err := cachedsql.Connect("pgx", asRole(t, dsn, role), cachedsql.WithBackend(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { limited.Close() })
+	readName(t, ctx, limited, 1)
+	admin.MustExec(`REVOKE SELECT ON items FROM ` + role)
+	var name string
+	if err := limited.GetContext(ctx, &name, "SELECT name FROM items WHERE id = $1", 1); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("after REVOKE the role read %q (err %v); want permission denied", name, err)
+	}
+
+	// The superuser caches a read; a session of it that sets the role
+	// must not be served it.
+	readName(t, ctx, admin, 2)
+	conn, err := admin.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET ROLE "+role); err != nil {
+		t.Fatal(err)
+	}
+	err = conn.GetContext(ctx, &name, "SELECT name FROM items WHERE id = $1", 2)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("after SET ROLE the session read %q (err %v); want permission denied", name, err)
 	}
 }
