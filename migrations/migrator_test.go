@@ -88,8 +88,8 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allPending := []string{"1 notify_trigger pending", "2 watch pending", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending"}
-	allApplied := []string{"1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance applied", "5 schema_changes applied", "6 grants applied"}
+	allPending := []string{"1 notify_trigger pending", "2 watch pending", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending", "7 watch_grants pending"}
+	allApplied := []string{"1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance applied", "5 schema_changes applied", "6 grants applied", "7 watch_grants applied"}
 
 	wantStatus(t, m, allPending...)
 	wantVersion(t, m, 0)
@@ -105,7 +105,7 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(res), []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up"}; !slices.Equal(got, want) {
+	if got, want := names(res), []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up", "7 watch_grants up"}; !slices.Equal(got, want) {
 		t.Errorf("Up: got %q, want %q", got, want)
 	}
 	wantStatus(t, m, allApplied...)
@@ -122,23 +122,26 @@ func TestFullCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if one.Version != 6 || one.Direction != "down" {
-		t.Errorf("Down rolled back %+v, want version 6", one)
+	if one.Version != 7 || one.Direction != "down" {
+		t.Errorf("Down rolled back %+v, want version 7", one)
+	}
+	if one, err = m.Down(ctx); err != nil || one.Version != 6 {
+		t.Fatalf("second Down = %+v, %v; want version 6", one, err)
 	}
 	if one, err = m.Down(ctx); err != nil || one.Version != 5 {
-		t.Fatalf("second Down = %+v, %v; want version 5", one, err)
+		t.Fatalf("third Down = %+v, %v; want version 5", one, err)
 	}
 	if one, err = m.Down(ctx); err != nil || one.Version != 4 {
-		t.Fatalf("third Down = %+v, %v; want version 4", one, err)
+		t.Fatalf("fourth Down = %+v, %v; want version 4", one, err)
 	}
-	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance pending", "5 schema_changes pending", "6 grants pending")
+	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify applied", "4 inheritance pending", "5 schema_changes pending", "6 grants pending", "7 watch_grants pending")
 	if slices.Contains(functions(t, db, "dogpile"), "dogpile.related(regclass)") {
 		t.Error("Down left dogpile.related(regclass)")
 	}
 	if one, err = m.Down(ctx); err != nil || one.Version != 3 {
-		t.Fatalf("fourth Down = %+v, %v; want version 3", one, err)
+		t.Fatalf("fifth Down = %+v, %v; want version 3", one, err)
 	}
-	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending")
+	wantStatus(t, m, "1 notify_trigger applied", "2 watch applied", "3 notify pending", "4 inheritance pending", "5 schema_changes pending", "6 grants pending", "7 watch_grants pending")
 	if slices.Contains(functions(t, db, "dogpile"), "dogpile.notify_all()") {
 		t.Error("Down left dogpile.notify_all()")
 	}
@@ -163,7 +166,7 @@ func TestFullCycle(t *testing.T) {
 		t.Errorf("DownAll with nothing applied = %q, %v", names(res), err)
 	}
 
-	if res, err := m.Up(ctx); err != nil || len(res) != 6 {
+	if res, err := m.Up(ctx); err != nil || len(res) != 7 {
 		t.Fatalf("Up after DownAll = %q, %v", names(res), err)
 	}
 	wantStatus(t, m, allApplied...)
@@ -178,11 +181,11 @@ func TestPackageFunctions(t *testing.T) {
 	_, db := openDB(t)
 	ctx := t.Context()
 	opt := migrations.WithSchema("cache_meta")
-	if res, err := migrations.Up(ctx, db, opt); err != nil || len(res) != 6 {
+	if res, err := migrations.Up(ctx, db, opt); err != nil || len(res) != 7 {
 		t.Fatalf("Up = %q, %v", names(res), err)
 	}
 	st, err := migrations.Status(ctx, db, opt)
-	if err != nil || len(st) != 6 || st[5].State != migrations.StateApplied {
+	if err != nil || len(st) != 7 || st[6].State != migrations.StateApplied {
 		t.Fatalf("Status = %v, %v", st, err)
 	}
 	if st, _ := migrations.Status(ctx, db); st[0].State != migrations.StatePending {
@@ -191,7 +194,7 @@ func TestPackageFunctions(t *testing.T) {
 	if _, err := migrations.Down(ctx, db, opt); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := migrations.DownAll(ctx, db, opt); err != nil || len(res) != 5 {
+	if res, err := migrations.DownAll(ctx, db, opt); err != nil || len(res) != 6 {
 		t.Fatalf("DownAll = %q, %v", names(res), err)
 	}
 	if _, err := migrations.Up(ctx, db, migrations.WithSchema("Bad")); !errors.Is(err, migrations.ErrInvalidName) {
@@ -227,7 +230,7 @@ func TestConcurrentUp(t *testing.T) {
 	}
 	wg.Wait()
 	slices.Sort(applied)
-	if want := []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up"}; !slices.Equal(applied, want) {
+	if want := []string{"1 notify_trigger up", "2 watch up", "3 notify up", "4 inheritance up", "5 schema_changes up", "6 grants up", "7 watch_grants up"}; !slices.Equal(applied, want) {
 		t.Errorf("applied across %d concurrent Ups: %q, want each once: %q", n, applied, want)
 	}
 }
@@ -336,7 +339,7 @@ func TestTwoSchemas(t *testing.T) {
 	if _, err := b.DownAll(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantVersion(t, a, 6)
+	wantVersion(t, a, 7)
 	testenv.Psql(t, dsn, "INSERT INTO items VALUES (2)")
 	la.expect("public.items")
 	lb.expect()

@@ -10,15 +10,18 @@ import (
 // return: ALTER TABLE (columns, ATTACH and DETACH PARTITION, [NO]
 // INHERIT), DROP TABLE (a partition's too), CREATE OR REPLACE VIEW, ALTER
 // and DROP VIEW, REFRESH, ALTER and DROP MATERIALIZED VIEW, ALTER and DROP
-// FOREIGN TABLE, ALTER and DROP SCHEMA, CREATE and DROP RULE, and CREATE,
-// ALTER and DROP POLICY. Row triggers see none of these; without it they
+// FOREIGN TABLE, ALTER and DROP SCHEMA, CREATE and DROP RULE, CREATE,
+// ALTER and DROP POLICY, and GRANT and REVOKE (on the database's own
+// objects: role membership and attributes fire no event trigger). Row
+// triggers see none of these; without it they
 // reach the cache only as the results expire, or by [Migrator.Notify].
 // Temporary tables are not left out by PostgreSQL: a program that alters
 // its own temporary tables empties every cache each time.
 //
 // Creating an event trigger needs a superuser: a role without it gets
 // [ErrNotPermitted], and the migrations it ran stay as they were. It is
-// idempotent, and Down of migration 5 removes it.
+// idempotent, and Down of migration 5 removes it. A trigger installed
+// before version 7 misses GRANT and REVOKE: calling it again replaces it.
 func (m *Migrator) WatchSchemaChanges(ctx context.Context) error {
 	return m.callDDL(ctx, "watch_ddl", "watch schema changes")
 }

@@ -44,6 +44,9 @@ func TestWatchSchemaChanges(t *testing.T) {
 		"ALTER TABLE events DETACH PARTITION events_old",
 		"DROP TABLE events_old",
 		"CREATE OR REPLACE VIEW item_ids AS SELECT id FROM items WHERE id > 0",
+		// What a role may read: cachedsql keys results by role.
+		"GRANT SELECT ON items TO PUBLIC",
+		"REVOKE SELECT ON items FROM PUBLIC",
 	} {
 		testenv.Psql(t, dsn, stmt)
 		l.expect(migrations.PayloadAll)
@@ -61,7 +64,7 @@ func TestWatchSchemaChanges(t *testing.T) {
 	if err := m.WatchSchemaChanges(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []int64{6, 5} { // migration 6 only grants
+	for _, v := range []int64{7, 6, 5} { // migrations 6 and 7 leave the trigger
 		if res, err := m.Down(t.Context()); err != nil || res.Version != v {
 			t.Fatalf("Down = %+v, %v; want version %d", res, err, v)
 		}
@@ -98,4 +101,38 @@ func TestWatchSchemaChangesNeedsSuperuser(t *testing.T) {
 		t.Fatalf("WatchSchemaChanges as %s = %v; want ErrNotPermitted", role, err)
 	}
 	t.Log(err)
+}
+
+// A trigger installed before version 7 misses GRANT and REVOKE; Up leaves
+// it (making an event trigger needs a superuser, Up does not), and
+// WatchSchemaChanges, run again, replaces it.
+func TestWatchSchemaChangesUpgradesAnOlderTrigger(t *testing.T) {
+	dsn, db, m := installed(t)
+	exec(t, db, "CREATE TABLE items (id int)")
+	if res, err := m.Down(t.Context()); err != nil || res.Version != 7 {
+		t.Fatalf("Down = %+v, %v; want version 7", res, err)
+	}
+	if err := m.WatchSchemaChanges(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t, dsn, db, m.Channel())
+	testenv.Psql(t, dsn, "GRANT SELECT ON items TO PUBLIC")
+	l.expect() // version 6's trigger: no GRANT
+
+	if _, err := m.Up(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Psql(t, dsn, "REVOKE SELECT ON items FROM PUBLIC")
+	l.expect() // Up left the trigger as it was
+
+	if err := m.WatchSchemaChanges(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := m.WatchingSchemaChanges(t.Context()); err != nil || !on {
+		t.Fatalf("WatchingSchemaChanges after the upgrade = %v, %v; want true", on, err)
+	}
+	for _, stmt := range []string{"GRANT SELECT ON items TO PUBLIC", "ALTER TABLE items ADD COLUMN a int"} {
+		testenv.Psql(t, dsn, stmt)
+		l.expect(migrations.PayloadAll)
+	}
 }

@@ -16,7 +16,7 @@ func TestRenderedSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := []string{"00001_notify_trigger.sql", "00002_watch.sql", "00003_notify.sql", "00004_inheritance.sql", "00005_schema_changes.sql", "00006_grants.sql"}
+	files := []string{"00001_notify_trigger.sql", "00002_watch.sql", "00003_notify.sql", "00004_inheritance.sql", "00005_schema_changes.sql", "00006_grants.sql", "00007_watch_grants.sql"}
 	if err := fstest.TestFS(fsys, files...); err != nil {
 		t.Fatal(err)
 	}

@@ -342,6 +342,13 @@ func switchDDL(ctx context.Context, m *migrations.Migrator, on bool, out io.Writ
 		return err
 	}
 	if was == on {
+		if on {
+			// Replaces a trigger made before version 7, which misses
+			// GRANT and REVOKE; a no-op for a current one.
+			if err := m.WatchSchemaChanges(ctx); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintln(out, "nothing to change")
 		return nil
 	}

@@ -107,7 +107,8 @@ func TestCommands(t *testing.T) {
 4        inheritance     pending  -
 5        schema_changes  pending  -
 6        grants          pending  -
-6 pending in schema dogpile: run dogpile-migrate up
+7        watch_grants    pending  -
+7 pending in schema dogpile: run dogpile-migrate up
 `, ""},
 		{[]string{"watched"}, 1, "", "dogpile-migrate watched: migrations: not installed; run Up (dogpile-migrate up) first: no function \"dogpile\".watched() in the database\n"},
 		{[]string{"up"}, 0, `applied 1 notify_trigger (DURATION)
@@ -116,9 +117,10 @@ applied 3 notify (DURATION)
 applied 4 inheritance (DURATION)
 applied 5 schema_changes (DURATION)
 applied 6 grants (DURATION)
-schema dogpile is up to date (version 6); watched tables notify on channel dogpile_invalidate
+applied 7 watch_grants (DURATION)
+schema dogpile is up to date (version 7); watched tables notify on channel dogpile_invalidate
 `, ""},
-		{[]string{"up"}, 0, "nothing to apply: schema dogpile is up to date (version 6)\n", ""},
+		{[]string{"up"}, 0, "nothing to apply: schema dogpile is up to date (version 7)\n", ""},
 		{[]string{"status"}, 0, `VERSION  NAME            STATE    APPLIED AT
 1        notify_trigger  applied  YYYY-MM-DD HH:MM:SS
 2        watch           applied  YYYY-MM-DD HH:MM:SS
@@ -126,6 +128,7 @@ schema dogpile is up to date (version 6); watched tables notify on channel dogpi
 4        inheritance     applied  YYYY-MM-DD HH:MM:SS
 5        schema_changes  applied  YYYY-MM-DD HH:MM:SS
 6        grants          applied  YYYY-MM-DD HH:MM:SS
+7        watch_grants    applied  YYYY-MM-DD HH:MM:SS
 `, ""},
 		{[]string{"watched"}, 0, "no table is watched\n", ""},
 		{[]string{"watch", "items", `"MixedCase"`, "events"}, 0, `watching public."MixedCase"
@@ -149,15 +152,16 @@ public.items
 		{[]string{"unwatch-ddl"}, 0, "no longer watching schema changes\n", ""},
 		{[]string{"unwatch-ddl"}, 0, "nothing to change\n", ""},
 		{[]string{"watch-ddl"}, 0, "watching schema changes (event trigger dogpile_notify)\n", ""},
-		{[]string{"down"}, 0, "rolled back 6 grants (DURATION)\nschema dogpile is at version 5 of 6\n", ""},
-		{[]string{"down"}, 0, "rolled back 5 schema_changes (DURATION)\nschema dogpile is at version 4 of 6\n", ""},
+		{[]string{"down"}, 0, "rolled back 7 watch_grants (DURATION)\nschema dogpile is at version 6 of 7\n", ""},
+		{[]string{"down"}, 0, "rolled back 6 grants (DURATION)\nschema dogpile is at version 5 of 7\n", ""},
+		{[]string{"down"}, 0, "rolled back 5 schema_changes (DURATION)\nschema dogpile is at version 4 of 7\n", ""},
 		{[]string{"watch-ddl"}, 1, "", "dogpile-migrate watch-ddl: migrations: not installed; run Up (dogpile-migrate up) first: no function \"dogpile\".watch_ddl() in the database\n"},
-		{[]string{"down"}, 0, "rolled back 4 inheritance (DURATION)\nschema dogpile is at version 3 of 6\n", ""},
-		{[]string{"down"}, 0, "rolled back 3 notify (DURATION)\nschema dogpile is at version 2 of 6\n", ""},
+		{[]string{"down"}, 0, "rolled back 4 inheritance (DURATION)\nschema dogpile is at version 3 of 7\n", ""},
+		{[]string{"down"}, 0, "rolled back 3 notify (DURATION)\nschema dogpile is at version 2 of 7\n", ""},
 		{[]string{"notify-all"}, 1, "", "dogpile-migrate notify-all: migrations: not installed; run Up (dogpile-migrate up) first: no function \"dogpile\".notify_all() in the database\n"},
 		{[]string{"down-all"}, 0, `rolled back 2 watch (DURATION)
 rolled back 1 notify_trigger (DURATION)
-schema dogpile is at version 0 of 6
+schema dogpile is at version 0 of 7
 no longer watched (their triggers went with migration 1): public."MixedCase", public.items
 `, ""},
 		{[]string{"down"}, 0, "nothing to roll back: no migration is applied\n", ""},
@@ -169,7 +173,8 @@ applied 3 notify (DURATION)
 applied 4 inheritance (DURATION)
 applied 5 schema_changes (DURATION)
 applied 6 grants (DURATION)
-schema cache2 is up to date (version 6); watched tables notify on channel cache2_changes
+applied 7 watch_grants (DURATION)
+schema cache2 is up to date (version 7); watched tables notify on channel cache2_changes
 `, ""},
 		{[]string{"-schema", "cache2", "up"}, 1, "", `dogpile-migrate up: migrations: schema installed with another channel: schema "cache2" notifies on channel "cache2_changes", not "dogpile_invalidate"; run down-all and up again to change it` + "\n"},
 	} {
