@@ -2,6 +2,7 @@ package cachedsql
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"regexp"
@@ -35,8 +36,8 @@ import (
 // policies or views read (current_setting('app.tenant')) join them with
 // [WithSessionSettings].
 type sessionSettings struct {
-	query string // "": the database has none that matter, or none we know
-	value atomic.Pointer[string]
+	query string                 // "": the database has none that matter, or none we know
+	value atomic.Pointer[string] // the SHA-256 of what query read, once read
 }
 
 // postgresSettingsQuery reads sessionSettings from PostgreSQL (and
@@ -117,11 +118,11 @@ func newSessionSettings(driverName string, extra []string) (*sessionSettings, er
 	return s, nil
 }
 
-// get returns the settings, read on sess when the caller holds one (with
-// a pool of one, another connection would never come) and on the pool
-// otherwise, the first time; a failure is returned and the next call tries
-// again. Callers racing on the first read each read them: they are the
-// same.
+// get returns the settings (their digest, for keys), read on sess when
+// the caller holds one (with a pool of one, another connection would never
+// come) and on the pool otherwise, the first time; a failure is returned
+// and the next call tries again. Callers racing on the first read each
+// read them: they are the same.
 func (s *sessionSettings) get(ctx context.Context, inner *sql.DB, sess *sql.Conn) (string, error) {
 	if s.query == "" {
 		return "", nil
@@ -135,10 +136,14 @@ func (s *sessionSettings) get(ctx context.Context, inner *sql.DB, sess *sql.Conn
 	} else {
 		row = inner.QueryRowContext(ctx, s.query)
 	}
-	var v string
-	if err := row.Scan(&v); err != nil {
+	var settings string
+	if err := row.Scan(&settings); err != nil {
 		return "", fmt.Errorf("cachedsql: reading the session settings that shape results (part of every key): %w", err)
 	}
+	// Keys hold the settings' digest, not their text: the text is some
+	// 600 bytes, which every key would hash again on every read.
+	sum := sha256.Sum256([]byte(settings))
+	v := string(sum[:])
 	s.value.CompareAndSwap(nil, &v)
 	return v, nil
 }
