@@ -11,17 +11,21 @@ import (
 // INHERIT), DROP TABLE (a partition's too), CREATE OR REPLACE VIEW, ALTER
 // and DROP VIEW, REFRESH, ALTER and DROP MATERIALIZED VIEW, ALTER and DROP
 // FOREIGN TABLE, ALTER and DROP SCHEMA, CREATE and DROP RULE, CREATE,
-// ALTER and DROP POLICY, and GRANT and REVOKE (on the database's own
-// objects: role membership and attributes fire no event trigger). Row
-// triggers see none of these; without it they
-// reach the cache only as the results expire, or by [Migrator.Notify].
+// ALTER and DROP POLICY, GRANT and REVOKE (on the database's own objects:
+// role membership and attributes fire no event trigger) and DROP OWNED
+// (REASSIGN OWNED fires none). Row triggers see none of these; without it
+// they reach the cache only as the results expire, or by
+// [Migrator.Notify].
 // Temporary tables are not left out by PostgreSQL: a program that alters
 // its own temporary tables empties every cache each time.
 //
 // Creating an event trigger needs a superuser: a role without it gets
 // [ErrNotPermitted], and the migrations it ran stay as they were. It is
 // idempotent, and Down of migration 5 removes it. A trigger installed
-// before version 7 misses GRANT and REVOKE: calling it again replaces it.
+// before version 7 misses GRANT, REVOKE and DROP OWNED
+// ([Migrator.SchemaChangeTriggerOutdated]): calling it again replaces it,
+// as it does a disabled one. Two calls at once, from two processes, wait
+// for each other (they take the migration lock) instead of one failing.
 func (m *Migrator) WatchSchemaChanges(ctx context.Context) error {
 	return m.callDDL(ctx, "watch_ddl", "watch schema changes")
 }
@@ -33,7 +37,8 @@ func (m *Migrator) UnwatchSchemaChanges(ctx context.Context) error {
 }
 
 // WatchingSchemaChanges reports whether the event trigger is installed and
-// enabled.
+// enabled; it may be one made before version 7, which misses GRANT, REVOKE
+// and DROP OWNED: [Migrator.SchemaChangeTriggerOutdated] tells.
 func (m *Migrator) WatchingSchemaChanges(ctx context.Context) (bool, error) {
 	var on bool
 	err := m.db.QueryRowContext(ctx, `SELECT EXISTS (
@@ -47,6 +52,28 @@ func (m *Migrator) WatchingSchemaChanges(ctx context.Context) (bool, error) {
 	return on, nil
 }
 
+// grantTags are the command tags version 7 added to the event trigger's;
+// a trigger without them was made before it.
+const grantTags = `{GRANT,REVOKE,"DROP OWNED"}`
+
+// SchemaChangeTriggerOutdated reports whether the event trigger is
+// installed but made before version 7, so that it misses GRANT, REVOKE and
+// DROP OWNED: Up cannot replace it (making an event trigger needs a
+// superuser), [Migrator.WatchSchemaChanges] on a schema at version 7 does.
+// It is false when no trigger is installed.
+func (m *Migrator) SchemaChangeTriggerOutdated(ctx context.Context) (bool, error) {
+	var outdated bool
+	err := m.db.QueryRowContext(ctx, `SELECT EXISTS (
+		SELECT FROM pg_catalog.pg_event_trigger e
+		WHERE e.evtname = $1 AND e.evtfoid = pg_catalog.to_regprocedure($2)
+		  AND NOT e.evttags @> $3::text[])`,
+		m.TriggerName(), m.function("notify_ddl()"), grantTags).Scan(&outdated)
+	if err != nil {
+		return false, fmt.Errorf("migrations: look for the schema change trigger: %w", err)
+	}
+	return outdated, nil
+}
+
 // callDDL calls the installed function fn(), which creates or drops the
 // event trigger.
 func (m *Migrator) callDDL(ctx context.Context, fn, what string) error {
@@ -57,10 +84,23 @@ func (m *Migrator) callDDL(ctx context.Context, fn, what string) error {
 	if !ok {
 		return fmt.Errorf("%w: no function %s in the database", ErrNotInstalled, m.function(fn+"()"))
 	}
-	if _, err := m.db.ExecContext(ctx, "SELECT "+m.function(fn)+"()"); err != nil {
+	// Under the migration lock: two sessions that both find no trigger
+	// would both create it, and the second would fail on its name.
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrations: %s: %w", what, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_catalog.pg_advisory_xact_lock($1)", m.lockID); err != nil {
+		return fmt.Errorf("migrations: take the migration lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT "+m.function(fn)+"()"); err != nil {
 		if sqlState(err) == "42501" { // insufficient_privilege
 			return fmt.Errorf("%w: %s needs a superuser (event triggers): %w", ErrNotPermitted, what, err)
 		}
+		return fmt.Errorf("migrations: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrations: %s: %w", what, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dogpile-go/dogpile/internal/testenv"
 	"github.com/dogpile-go/dogpile/migrations"
@@ -135,4 +136,124 @@ func TestWatchSchemaChangesUpgradesAnOlderTrigger(t *testing.T) {
 		testenv.Psql(t, dsn, stmt)
 		l.expect(migrations.PayloadAll)
 	}
+}
+
+// DROP OWNED BY revokes every privilege granted to a role in the database
+// (and drops the role's tables), under a tag of its own rather than REVOKE:
+// a role's cached results must not outlive it any more than a REVOKE.
+func TestWatchSchemaChangesDropOwned(t *testing.T) {
+	dsn, db, m := installed(t)
+	role := fmt.Sprintf("dogpile_owned_%d", roles.Add(1))
+	exec(t, db, "CREATE TABLE items (id int)", "CREATE ROLE "+role, "GRANT SELECT ON items TO "+role)
+	t.Cleanup(func() { db.Exec("DROP OWNED BY " + role); db.Exec("DROP ROLE " + role) })
+	if err := m.WatchSchemaChanges(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t, dsn, db, m.Channel())
+	testenv.Psql(t, dsn, "DROP OWNED BY "+role)
+	l.expect(migrations.PayloadAll)
+}
+
+// A trigger disabled by hand (ALTER EVENT TRIGGER ... DISABLE) answers
+// nothing, and WatchingSchemaChanges says so; WatchSchemaChanges, which
+// dogpile-migrate watch-ddl then runs and reports as "watching", must turn
+// it back on rather than keep it because it is there.
+func TestWatchSchemaChangesEnablesADisabledTrigger(t *testing.T) {
+	dsn, db, m := installed(t)
+	exec(t, db, "CREATE TABLE items (id int)")
+	if err := m.WatchSchemaChanges(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "ALTER EVENT TRIGGER "+m.TriggerName()+" DISABLE")
+	if err := m.WatchSchemaChanges(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := m.WatchingSchemaChanges(t.Context()); err != nil || !on {
+		t.Errorf("WatchingSchemaChanges after WatchSchemaChanges on a disabled trigger = %v, %v; want true", on, err)
+	}
+	l := listen(t, dsn, db, m.Channel())
+	testenv.Psql(t, dsn, "ALTER TABLE items ADD COLUMN a int")
+	l.expect(migrations.PayloadAll)
+}
+
+// Two processes running WatchSchemaChanges at once (two deploys running
+// dogpile-migrate watch-ddl) both find no trigger; the second must not
+// fail on the first's name.
+func TestWatchSchemaChangesConcurrent(t *testing.T) {
+	_, db, m := installed(t)
+	ctx := t.Context()
+	// The first process, stopped inside its call: under the migration
+	// lock, as WatchSchemaChanges takes it, with the trigger made and not
+	// committed.
+	first, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback()
+	var pid int
+	if err := first.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrations.LockID(m)),
+		"SELECT dogpile.watch_ddl()",
+	} {
+		if _, err := first.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.WatchSchemaChanges(ctx) }()
+	// Wait until the second waits, for whichever lock.
+	for {
+		var waiting bool
+		if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> $1 AND pid <> pg_backend_pid()
+			  AND wait_event_type = 'Lock')`, pid).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("WatchSchemaChanges returned %v while another session held the trigger uncommitted", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("WatchSchemaChanges racing another: %v", err)
+	}
+}
+
+// SchemaChangeTriggerOutdated tells a trigger made before version 7, which
+// WatchingSchemaChanges reports as watching, from a current one.
+func TestSchemaChangeTriggerOutdated(t *testing.T) {
+	_, _, m := installed(t)
+	ctx := t.Context()
+	outdated := func(want bool) {
+		t.Helper()
+		if got, err := m.SchemaChangeTriggerOutdated(ctx); err != nil || got != want {
+			t.Errorf("SchemaChangeTriggerOutdated = %v, %v; want %v", got, err, want)
+		}
+	}
+	outdated(false) // no trigger
+	if res, err := m.Down(ctx); err != nil || res.Version != 7 {
+		t.Fatalf("Down = %+v, %v; want version 7", res, err)
+	}
+	if err := m.WatchSchemaChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outdated(true)
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outdated(true)
+	if err := m.WatchSchemaChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outdated(false)
 }

@@ -46,7 +46,8 @@ Commands:
   notify-all       tell the cache that every table may have changed
   watch-ddl        make schema changes (ALTER TABLE, DROP TABLE, a view
                    replaced, ...) tell the cache that every table may have
-                   changed; needs a superuser (an event trigger)
+                   changed; needs a superuser (an event trigger). Run it
+                   again after up to replace an older trigger
   unwatch-ddl      stop that
 
 Tables are named as in SQL: users, sales.orders, '"MixedCase"'.
@@ -173,10 +174,21 @@ func up(ctx context.Context, m *migrations.Migrator, _ []string, out io.Writer) 
 	}
 	if len(res) == 0 {
 		fmt.Fprintf(out, "nothing to apply: schema %s is up to date (version %d)\n", m.Schema(), migrations.LatestVersion())
-		return nil
+		return noteOutdatedDDL(ctx, m, out)
 	}
 	fmt.Fprintf(out, "schema %s is up to date (version %d); watched tables notify on channel %s\n",
 		m.Schema(), migrations.LatestVersion(), m.Channel())
+	return noteOutdatedDDL(ctx, m, out)
+}
+
+// noteOutdatedDDL says when the event trigger was made before version 7:
+// up cannot replace it (that needs a superuser), watch-ddl can.
+func noteOutdatedDDL(ctx context.Context, m *migrations.Migrator, out io.Writer) error {
+	outdated, err := m.SchemaChangeTriggerOutdated(ctx)
+	if err != nil || !outdated {
+		return err
+	}
+	fmt.Fprintf(out, "event trigger %s misses GRANT, REVOKE and DROP OWNED: run watch-ddl (as a superuser) to replace it\n", m.TriggerName())
 	return nil
 }
 
@@ -343,11 +355,7 @@ func switchDDL(ctx context.Context, m *migrations.Migrator, on bool, out io.Writ
 	}
 	if was == on {
 		if on {
-			// Replaces a trigger made before version 7, which misses
-			// GRANT and REVOKE; a no-op for a current one.
-			if err := m.WatchSchemaChanges(ctx); err != nil {
-				return err
-			}
+			return upgradeDDL(ctx, m, out)
 		}
 		fmt.Fprintln(out, "nothing to change")
 		return nil
@@ -365,5 +373,31 @@ func switchDDL(ctx context.Context, m *migrations.Migrator, on bool, out io.Writ
 	} else {
 		fmt.Fprintln(out, "no longer watching schema changes")
 	}
+	return nil
+}
+
+// upgradeDDL replaces an event trigger made before version 7, which misses
+// GRANT, REVOKE and DROP OWNED, and says so: "nothing to change" would
+// hide that the trigger changed, or that it could not be.
+func upgradeDDL(ctx context.Context, m *migrations.Migrator, out io.Writer) error {
+	outdated, err := m.SchemaChangeTriggerOutdated(ctx)
+	if err != nil {
+		return err
+	}
+	// Run even for a current trigger: it also turns a disabled one back on.
+	if err := m.WatchSchemaChanges(ctx); err != nil {
+		return err
+	}
+	if !outdated {
+		fmt.Fprintln(out, "nothing to change")
+		return nil
+	}
+	if still, err := m.SchemaChangeTriggerOutdated(ctx); err != nil {
+		return err
+	} else if still { // watch_ddl() of a schema before version 7
+		fmt.Fprintf(out, "event trigger %s misses GRANT, REVOKE and DROP OWNED: run up, then watch-ddl again\n", m.TriggerName())
+		return nil
+	}
+	fmt.Fprintf(out, "replaced event trigger %s, which missed GRANT, REVOKE and DROP OWNED\n", m.TriggerName())
 	return nil
 }

@@ -192,3 +192,37 @@ schema cache2 is up to date (version 7); watched tables notify on channel cache2
 		t.Errorf("with -database: %d %q %q", code, stdout, stderr)
 	}
 }
+
+// A schema change trigger made before version 7 misses GRANT, REVOKE and
+// DROP OWNED. up cannot replace it and says so; watch-ddl, run again,
+// replaces it and says that it did, rather than "nothing to change".
+func TestWatchDDLUpgrade(t *testing.T) {
+	dsn := testenv.PostgresDB(t)
+	for _, step := range []struct {
+		args   []string
+		code   int
+		stdout string
+	}{
+		{[]string{"up"}, 0, ""}, // TestCommands checks what it prints
+		{[]string{"down"}, 0, "rolled back 7 watch_grants (DURATION)\nschema dogpile is at version 6 of 7\n"},
+		{[]string{"watch-ddl"}, 0, "watching schema changes (event trigger dogpile_notify)\n"},
+		{[]string{"watch-ddl"}, 0, "event trigger dogpile_notify misses GRANT, REVOKE and DROP OWNED: run up, then watch-ddl again\n"},
+		{[]string{"up"}, 0, `applied 7 watch_grants (DURATION)
+schema dogpile is up to date (version 7); watched tables notify on channel dogpile_invalidate
+event trigger dogpile_notify misses GRANT, REVOKE and DROP OWNED: run watch-ddl (as a superuser) to replace it
+`},
+		{[]string{"up"}, 0, `nothing to apply: schema dogpile is up to date (version 7)
+event trigger dogpile_notify misses GRANT, REVOKE and DROP OWNED: run watch-ddl (as a superuser) to replace it
+`},
+		{[]string{"watch-ddl"}, 0, "replaced event trigger dogpile_notify, which missed GRANT, REVOKE and DROP OWNED\n"},
+		{[]string{"watch-ddl"}, 0, "nothing to change\n"},
+		{[]string{"up"}, 0, "nothing to apply: schema dogpile is up to date (version 7)\n"},
+	} {
+		stdout, stderr, code := invoke(t, dsn, step.args...)
+		stdout = normalize(stdout)
+		if code != step.code || (step.stdout != "" && stdout != step.stdout) || stderr != "" {
+			t.Errorf("dogpile-migrate %s = %d\nstdout:\n%s\nstderr:\n%s\nwant %d\nstdout:\n%s",
+				strings.Join(step.args, " "), code, stdout, stderr, step.code, step.stdout)
+		}
+	}
+}
