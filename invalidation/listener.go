@@ -33,9 +33,10 @@ type ListenerOptions struct {
 	// Config is the connection's configuration, as pgx.ParseConfig made
 	// it; the Listener connects with a copy each time. Set this or
 	// ConnString. When neither sets application_name, the Listener's
-	// connection is named "dogpile-listener" in pg_stat_activity. A
-	// Config's OnNotification is called after the Listener has taken
-	// each notification.
+	// connection is named "dogpile-listener" in pg_stat_activity; when
+	// neither sets idle_session_timeout, the Listener turns it off for its
+	// connection, which is idle by design. A Config's OnNotification is
+	// called after the Listener has taken each notification.
 	Config *pgx.ConnConfig
 	// Channel is the channel to LISTEN on, as the migrations were
 	// installed with. Default: [DefaultChannel].
@@ -281,10 +282,12 @@ type Listener struct {
 	cfg           *pgx.ConnConfig             // copied for each connection
 	all           []string                    // TagsOf(Change{All: true}), sorted
 	listen        string                      // the LISTEN statement
+	unidle        string                      // run before it: unidleSession, unless the options set idle_session_timeout
 	beforeConnect func(context.Context) error // set by tests, before Run
 
 	healthy atomic.Bool
 	holding bool // the Listener holds all on Tags; touched by the Run goroutine only
+	deaf    bool // writes may have committed unheard since the last invalidation of everything; Run goroutine only
 	wake    chan struct{}
 
 	mu        sync.Mutex
@@ -363,9 +366,14 @@ func NewListener(o ListenerOptions) (*Listener, error) {
 	l := &Listener{
 		o: o, cfg: cfg, all: all,
 		listen:    "LISTEN " + pgx.Identifier{o.Channel}.Sanitize(),
+		unidle:    unidleSession,
 		wake:      make(chan struct{}, 1),
 		healthyCh: make(chan struct{}),
 		batch:     map[string]struct{}{},
+	}
+	if _, set := cfg.RuntimeParams["idle_session_timeout"]; set {
+		// Whoever set it meant it.
+		l.unidle = ""
 	}
 	if user := cfg.OnNotification; user != nil {
 		// pgx hands notifications to OnNotification instead of queueing
@@ -460,7 +468,9 @@ func (l *Listener) Close() error {
 // nil. It returns an error only when it cannot go on: the Tags was closed
 // ([ErrClosed]), or the Listener already ran ([ErrListenerRunning]). When
 // it returns, this process stops bypassing the tags it held while down:
-// from then on, writes it did not see reach the cache only on expiry.
+// from then on, writes it did not see reach the cache only on expiry. If
+// it was down when it stopped, it invalidates everything it guards first,
+// as a reconnection would, since writes may have committed unheard.
 func (l *Listener) Run(ctx context.Context) error {
 	l.mu.Lock()
 	if l.started {
@@ -476,6 +486,7 @@ func (l *Listener) run(ctx context.Context) error {
 	// Down until the first connection has invalidated everything: a cache
 	// that outlived this process's last listener may be stale already.
 	l.hold()
+	l.deaf = true
 	applyCtx, stopApply := context.WithCancel(context.Background())
 	applied := make(chan struct{})
 	go func() {
@@ -486,6 +497,7 @@ func (l *Listener) run(ctx context.Context) error {
 		stopApply()
 		<-applied
 		l.apply() // what arrived before the end is owed all the same
+		l.coverDeafness()
 		l.release()
 	}()
 
@@ -614,19 +626,49 @@ func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, l.listen); err != nil {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-		return nil, fmt.Errorf("%s: %w", l.listen, err)
+	for _, stmt := range []string{l.unidle, l.listen} {
+		if stmt == "" {
+			continue
+		}
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = conn.Close(closeCtx)
+			return nil, fmt.Errorf("%s: %w", stmt, err)
+		}
 	}
 	return conn, nil
+}
+
+// unidleSession turns idle_session_timeout off for the session, where the
+// server has it (PostgreSQL 14 and later; older servers refuse the name,
+// hence the lookup in pg_settings rather than a SET or a startup
+// parameter). The Listener's connection is idle by design, between
+// notifications and pings: a timeout shorter than PingEvery would end it
+// again and again, and each reconnection invalidates everything.
+const unidleSession = `SELECT pg_catalog.set_config('idle_session_timeout', '0', false) FROM pg_catalog.pg_settings WHERE name = 'idle_session_timeout'`
+
+// coverDeafness invalidates everything when the Listener stops while it
+// is deaf. Releasing the bypass alone would let this process serve
+// entries filled before writes that committed while no connection
+// listened, and nothing would ever bump them: the reconnection that
+// would have is not coming. A bump the store refuses is Tags' to retry,
+// and Tags keeps the tags held until it lands. A Listener stopped while
+// healthy missed nothing, and leaves the cache alone.
+func (l *Listener) coverDeafness() {
+	if !l.deaf {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.o.BumpTimeout)
+	defer cancel()
+	_ = l.o.Tags.Invalidate(ctx, l.all...) // a refusal reaches Options.OnError
 }
 
 // up makes the Listener healthy once everything was invalidated, and
 // returns when.
 func (l *Listener) up() time.Time {
 	l.release()
+	l.deaf = false
 	now := l.o.Clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -641,6 +683,10 @@ func (l *Listener) up() time.Time {
 // a stop, not a failure: no error is recorded.
 func (l *Listener) down(ctx context.Context, err error) {
 	l.hold()
+	if ctx.Err() == nil {
+		// A failure, not a stop: from now on writes may go unheard.
+		l.deaf = true
+	}
 	now := l.o.Clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
