@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/dogpile-go/dogpile/backend/memory"
 	"github.com/dogpile-go/dogpile/cachedsql"
 )
 
@@ -240,4 +242,37 @@ func ExampleWithCascades() {
 	// map["teams":["members"]]
 	// [Edgar Grace]
 	// [Edgar] - queries: 2
+}
+
+// A multi-tenant PostgreSQL database whose row-level security policies
+// read the tenant from a setting of the application's own:
+//
+//	CREATE POLICY tenant ON orders USING (tenant = current_setting('app.tenant', true));
+//
+// Each tenant's DB sets it on every connection (the DSN's options), and
+// names it with WithSessionSettings, so that tenants share one cache and
+// its invalidation but never each other's rows. (Not run: it needs a
+// PostgreSQL server.)
+func ExampleWithSessionSettings() {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tenantDB := func(tenant string) *cachedsql.DB {
+		dsn := "postgres://app@db.internal/shop?options=-c%20app.tenant%3D" + url.QueryEscape(tenant)
+		db, err := cachedsql.Open("pgx", dsn,
+			cachedsql.WithBackend(store), // one cache for every tenant
+			cachedsql.WithSessionSettings("app.tenant"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return db
+	}
+	acme, globex := tenantDB("acme"), tenantDB("globex")
+	defer acme.Close()
+	defer globex.Close()
+
+	var n int
+	_ = acme.Get(&n, "SELECT count(*) FROM orders")   // acme's orders, cached for acme
+	_ = globex.Get(&n, "SELECT count(*) FROM orders") // globex's, under another key
 }
