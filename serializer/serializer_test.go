@@ -2,7 +2,9 @@ package serializer_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,8 +104,10 @@ func TestLookup(t *testing.T) {
 	if _, err := serializer.Lookup("pickle"); !errors.Is(err, backend.ErrBadArgument) {
 		t.Fatalf("Lookup(pickle) = %v", err)
 	}
-	serializer.Register("test-json", serializer.JSON)
-	if s, err := serializer.Lookup("test-json"); err != nil || s != serializer.JSON {
+	// A name of this run's own: the registry outlives a run (-count).
+	name := fmt.Sprintf("test-json-%d", lookupRuns.Add(1))
+	serializer.Register(name, serializer.JSON)
+	if s, err := serializer.Lookup(name); err != nil || s != serializer.JSON {
 		t.Fatalf("registered serializer: %v, %v", s, err)
 	}
 	defer func() {
@@ -111,5 +115,78 @@ func TestLookup(t *testing.T) {
 			t.Fatal("registering a name twice did not panic")
 		}
 	}()
-	serializer.Register("test-json", serializer.JSON)
+	serializer.Register(name, serializer.JSON)
+}
+
+var lookupRuns atomic.Int64
+
+// tree is a value nested as deep as its depth.
+type tree struct {
+	Child *tree
+	N     int
+}
+
+// Whatever a serializer encodes it must decode: a value that encodes but
+// does not decode is a miss on every read, its creator run every time. A
+// long page of results, a large lookup table and a deep tree are ordinary
+// values to cache.
+func TestLargeValues(t *testing.T) {
+	list := make([]int64, 200_000)
+	table := make(map[int32]int32, 140_000)
+	for i := range 140_000 {
+		table[int32(i)] = int32(i)
+	}
+	var deep *tree
+	for i := range 100 {
+		deep = &tree{Child: deep, N: i}
+	}
+	for _, name := range []string{"cbor", "json", "gob"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := serializer.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				what string
+				in   any
+				out  any
+			}{
+				{"200,000 elements", list, new([]int64)},
+				{"140,000 map pairs", table, new(map[int32]int32)},
+				{"100 levels", deep, new(*tree)},
+			} {
+				data, err := s.Marshal(tc.in)
+				if err != nil {
+					t.Fatalf("%s: %v", tc.what, err)
+				}
+				if err := s.Unmarshal(data, tc.out); err != nil {
+					t.Errorf("%s encoded but did not decode: %v", tc.what, err)
+					continue
+				}
+				if got := reflect.ValueOf(tc.out).Elem().Interface(); !reflect.DeepEqual(got, tc.in) {
+					t.Errorf("%s did not round-trip", tc.what)
+				}
+			}
+		})
+	}
+}
+
+// A length that the data cannot hold is an error before anything that
+// size is allocated, however large the limits on lengths are.
+func TestCBORHugeLength(t *testing.T) {
+	for _, data := range [][]byte{
+		{0x9b, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0x01},             // an array of 2^31-1 elements
+		{0xbb, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0x01},             // a map of 2^31-1 pairs
+		{0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, // a byte string of 2^64-1 bytes
+	} {
+		var out any
+		allocs := testing.AllocsPerRun(1, func() {
+			if err := serializer.CBOR.Unmarshal(data, &out); err == nil {
+				t.Errorf("% x decoded without an error", data)
+			}
+		})
+		if allocs > 50 {
+			t.Errorf("% x: %v allocations", data, allocs)
+		}
+	}
 }

@@ -150,7 +150,9 @@ func (s *Set) UnmarshalBinary(data []byte) error {
 	if err != nil {
 		return err
 	}
-	s.results, s.size = d.results, d.size
+	// All of it, the limits of a too-large marker included: a marker
+	// without them would hold under any limits (see TooLargeFor).
+	s.results, s.size, s.over = d.results, d.size, d.over
 	s.plans.Store(nil)
 	return nil
 }
@@ -324,7 +326,11 @@ func (d *decoder) set() (*Set, error) {
 		return nil, fmt.Errorf("format version %d, this build reads version %d", v, formatVersion)
 	}
 	d.pos = 3
-	nres, err := d.count(1)
+	// A result takes three bytes at least (its counts of columns, rows
+	// and bytes), and a result in memory some 140: counted as a byte
+	// each, a megabyte of corrupt input could allocate 136 MB of results
+	// before it ran out.
+	nres, err := d.count(3)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +304,62 @@ func TestSize(t *testing.T) {
 	large := materialize(t, db, "SELECT 1, ?", strings.Repeat("x", 10000))
 	if small.Size() <= 0 || large.Size() < small.Size()+10000 {
 		t.Errorf("Size() = %d and %d, want positive, and the second 10000 larger", small.Size(), large.Size())
+	}
+}
+
+// A too-large marker keeps the limits it was made under through the
+// generic serializers too (which decode with UnmarshalBinary or
+// UnmarshalText): without them it would read as made under no limits, and
+// hold under any, so that raising the limits would never cache the
+// result again.
+func TestTooLargeMarkerSerializers(t *testing.T) {
+	lim := rowset.Limits{MaxRows: 2, MaxBytes: 300}
+	larger := rowset.Limits{MaxRows: 10, MaxBytes: 300}
+	for _, name := range []string{"cbor", "json", "gob"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := serializer.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := s.Marshal(rowset.TooLarge(lim))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := new(rowset.Set)
+			if err := s.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			if !got.IsTooLarge() || !got.TooLargeFor(lim) {
+				t.Fatalf("decoded marker: IsTooLarge %v, TooLargeFor(%+v) %v; want both", got.IsTooLarge(), lim, got.TooLargeFor(lim))
+			}
+			if got.TooLargeFor(larger) {
+				t.Errorf("a marker made under %+v holds under %+v after %s: its limits were lost", lim, larger, name)
+			}
+		})
+	}
+}
+
+// Decode allocates in proportion to its input, for a crafted or corrupt
+// value as for a real one: each count is checked against the bytes left
+// for what it counts. A count of results each taken to need one byte let
+// a megabyte of zeros allocate 136 MB of results before the input ran out.
+func TestDecodeAllocationBounded(t *testing.T) {
+	const n = 1 << 20
+	zeros := bytes.Repeat([]byte{0}, n)
+	inputs := map[string][]byte{
+		"results":             append(binary.AppendUvarint([]byte("RS\x01"), n), zeros...),
+		"results that decode": append(binary.AppendUvarint([]byte("RS\x01"), n/3), zeros[:n/3*3]...),
+		"columns":             append(binary.AppendUvarint([]byte("RS\x01\x01"), n/4), zeros...),
+		"cells":               append(binary.AppendUvarint([]byte("RS\x01\x01\x01\x01a\x00\x00\x00"), n), zeros...),
+	}
+	for name, data := range inputs {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, _ = rowset.Decode(data)
+		runtime.ReadMemStats(&after)
+		if a := after.TotalAlloc - before.TotalAlloc; a > 64*uint64(len(data)) {
+			t.Errorf("%s: %d bytes allocated for %d bytes of input (%dx)", name, a, len(data), a/uint64(len(data)))
+		}
 	}
 }
