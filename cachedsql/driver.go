@@ -46,7 +46,10 @@ type conn struct {
 	// (tx) or one the caller began by sending BEGIN (manual).
 	ws     *invalidation.WriteSet
 	manual bool
-	closed bool
+	// adopted says database/sql's transaction began inside one begun by
+	// text, and carries on its write set (see BeginTx).
+	adopted bool
+	closed  bool
 	// tainted is set once the session ran a statement that may change its
 	// state (see analysis.taints), until the session ends.
 	tainted bool
@@ -138,6 +141,15 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		return nil, err
 	}
 	c.tx = tx
+	if c.manual {
+		// The session is inside a transaction it began by text, where
+		// PostgreSQL's BEGIN only warns: the Tx is that transaction, and
+		// ends the writes made before it too, so it carries on their
+		// write set. MySQL's BEGIN commits them instead: the Tx bumps
+		// them however it ends (their tables stay pending meanwhile).
+		c.manual, c.adopted = false, true
+		return txHandle{c}, nil
+	}
 	c.ws = c.e.tags.Begin()
 	return txHandle{c}, nil
 }
@@ -146,13 +158,17 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 // then its write set: after a commit that may have happened (an error from
 // Commit may hide a commit that reached the database) the tags are bumped.
 func (c *conn) finishTx(ctx context.Context, commit bool) error {
-	tx, ws := c.tx, c.ws
-	c.tx, c.ws = nil, nil
+	tx, ws, adopted := c.tx, c.ws, c.adopted
+	c.tx, c.ws, c.adopted = nil, nil, false
 	var err error
-	if commit {
+	switch {
+	case commit:
 		err = tx.Commit()
 		c.e.report(ws.Commit(ctx))
-	} else {
+	case adopted:
+		err = tx.Rollback()
+		c.e.report(ws.Commit(ctx))
+	default:
 		err = tx.Rollback()
 		c.e.report(ws.Rollback(ctx))
 	}

@@ -37,6 +37,7 @@ type engine struct {
 	cascades     map[string][]string             // a table's tag → the tags of the tables its writes reach (WithCascades)
 	session      *sessionSettings                // the settings of its sessions that shape results, part of every key
 	prepared     preparedSets                    // write sets of transactions prepared by text, until they end
+	lenders      lenders                         // held sessions waiting for a key's creation, which may borrow them
 	preparedHold time.Duration                   // how long prepared holds a set: preparedHold, shorter in tests
 	ttlOpts      []region.CallOption             // the expiration of reads without a TTL of their own, by jitter step (see expirationFor)
 	closers      []func(context.Context) error   // what the engine made and must close
@@ -377,7 +378,11 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	var lease *sessionLease
 	if sess != nil {
 		lease = &sessionLease{sess: sess, open: true}
-		defer lease.end()
+		withdraw := e.lenders.offer(key, lease) // see lending.go
+		defer func() {
+			withdraw()
+			lease.end()
+		}()
 	}
 	create := func(ctx context.Context) (*rowset.Set, error) {
 		var rows *sql.Rows
@@ -386,7 +391,11 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 			defer lease.give()
 			rows, err = s.QueryContext(ctx, query, a...)
 		} else {
-			rows, err = e.inner.QueryContext(ctx, query, a...)
+			var done func()
+			rows, done, err = e.queryForCreation(ctx, key, query, a)
+			if err == nil {
+				defer done()
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -438,6 +447,19 @@ func (l *sessionLease) take() *sql.Conn {
 		return nil
 	}
 	l.mu.Lock()
+	if !l.open {
+		l.mu.Unlock()
+		return nil
+	}
+	return l.sess
+}
+
+// tryTake is take for a creation that borrows the session (see
+// lending.go): nil, rather than wait, while another use holds it.
+func (l *sessionLease) tryTake() *sql.Conn {
+	if !l.mu.TryLock() {
+		return nil
+	}
 	if !l.open {
 		l.mu.Unlock()
 		return nil

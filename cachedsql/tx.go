@@ -3,6 +3,7 @@ package cachedsql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -33,6 +34,7 @@ type hooks struct {
 	afterRollback []func(context.Context) // guarded by mu
 	refreshes     []Refresher             // guarded by mu
 	ending        bool                    // Commit or Rollback was called; guarded by mu
+	calls         int                     // how many times; guarded by mu
 	done          bool                    // the hooks of the outcome were taken; guarded by mu
 	committed     bool                    // the outcome, once done; guarded by mu
 	ended         chan struct{}           // closed once the outcome's hooks ran and its refreshes are queued
@@ -144,7 +146,9 @@ func (tx *Tx) WaitRefreshes(ctx context.Context) error {
 func (tx *Tx) Commit() error {
 	tx.h.end()
 	if err := tx.Tx.Commit(); err != nil {
-		tx.run(false)
+		if !tx.h.lostTo(err) {
+			tx.run(false)
+		}
 		return err
 	}
 	tx.run(true)
@@ -155,7 +159,9 @@ func (tx *Tx) Commit() error {
 func (tx *Tx) Rollback() error {
 	tx.h.end()
 	err := tx.Tx.Rollback()
-	tx.run(false)
+	if !tx.h.lostTo(err) {
+		tx.run(false)
+	}
 	return err
 }
 
@@ -270,7 +276,23 @@ func (tx *Tx) NamedStmtContext(ctx context.Context, stmt *NamedStmt) *NamedStmt 
 func (h *hooks) end() {
 	h.mu.Lock()
 	h.ending = true
+	h.calls++
 	h.mu.Unlock()
+}
+
+// lostTo reports whether err says that another Commit or Rollback of the
+// transaction ended it: database/sql tells the loser ErrTxDone at once,
+// while the winner may still be committing, and the winner runs the hooks
+// of the outcome once it knows it. ErrTxDone to the only call means
+// database/sql rolled the transaction back itself (its context ended):
+// that call runs the rollback hooks.
+func (h *hooks) lostTo(err error) bool {
+	if !errors.Is(err, sql.ErrTxDone) {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls > 1
 }
 
 // run runs the hooks of the outcome, once.
@@ -323,7 +345,7 @@ func (tx *Tx) queueRefreshes(ctx context.Context, refreshes []Refresher) {
 		tx.h.refreshStarted()
 		queued := tx.e.runner.Run(func() error {
 			defer tx.h.refreshDone()
-			if err := r.Refresh(ctx); err != nil {
+			if err := safeRefresh(ctx, r); err != nil {
 				err = fmt.Errorf("%w: refresh after commit: %w", ErrHook, err)
 				tx.e.report(err)
 				return err
@@ -335,6 +357,19 @@ func (tx *Tx) queueRefreshes(ctx context.Context, refreshes []Refresher) {
 			tx.e.report(fmt.Errorf("%w: refresh after commit: the runner's queue is full or closed; the next read makes the result", ErrHook))
 		}
 	}
+}
+
+// safeRefresh runs r, its panic turned into an error: the runner (region's
+// pool) would recover it without a word to the error handler, and a
+// runner of the program's own that does not recover would end the
+// process.
+func safeRefresh(ctx context.Context, r Refresher) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return r.Refresh(ctx)
 }
 
 func safeHook(ctx context.Context, f func(context.Context), committed bool, i int) (err error) {
