@@ -35,12 +35,7 @@ func TestSessionSettingsAreInTheKey(t *testing.T) {
 	utc, dsn := newDB(t, cachedsql.WithBackend(store))
 	open := func(param string) *cachedsql.DB {
 		t.Helper()
-		db, err := cachedsql.Connect("pgx", withParam(dsn, param), cachedsql.WithBackend(store))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+		return connect(t, withParam(dsn, param), cachedsql.WithBackend(store))
 	}
 	dbs := map[string]*cachedsql.DB{
 		"default":   utc,
@@ -87,6 +82,17 @@ func TestSessionSettingsAreInTheKey(t *testing.T) {
 	}
 }
 
+// connect opens a DB on dsn, closed when t ends.
+func connect(t *testing.T, dsn string, opts ...cachedsql.Option) *cachedsql.DB {
+	t.Helper()
+	db, err := cachedsql.Connect("pgx", dsn, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // asRole returns dsn with its user replaced by role.
 func asRole(t *testing.T, dsn, role string) string {
 	t.Helper()
@@ -129,17 +135,13 @@ func TestRoleIsInTheKey(t *testing.T) {
 	admin.MustExec(`ALTER TABLE notes ENABLE ROW LEVEL SECURITY`)
 	admin.MustExec(`CREATE POLICY own ON notes USING (owner = current_user)`)
 	admin.MustExec(`GRANT SELECT ON notes TO ` + role)
-	limited, err := cachedsql.Connect("pgx", asRole(t, dsn, role), cachedsql.WithBackend(store))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { limited.Close() })
+	limited := connect(t, asRole(t, dsn, role), cachedsql.WithBackend(store))
 
 	// The superuser caches items; the role, which has no grant on it,
 	// gets the database's refusal.
 	readName(t, ctx, admin, 1)
 	var name string
-	err = limited.GetContext(ctx, &name, "SELECT name FROM items WHERE id = $1", 1)
+	err := limited.GetContext(ctx, &name, "SELECT name FROM items WHERE id = $1", 1)
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("a role with no grant on items read %q from the cache (err %v); want permission denied", name, err)
 	}
@@ -187,13 +189,8 @@ func TestWithSessionSettings(t *testing.T) {
 	admin.MustExec(`GRANT SELECT ON orders TO ` + role)
 	tenant := func(name string, opts ...cachedsql.Option) *cachedsql.DB {
 		t.Helper()
-		db, err := cachedsql.Connect("pgx", withParam(asRole(t, dsn, role), "options=-c%20app.tenant%3D"+name),
+		return connect(t, withParam(asRole(t, dsn, role), "options=-c%20app.tenant%3D"+name),
 			append([]cachedsql.Option{cachedsql.WithBackend(store)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
 	}
 	const q = "SELECT count(*) FROM orders"
 	count := func(db *cachedsql.DB) int {
@@ -248,12 +245,7 @@ func TestSessionSettingsKeyIsUnambiguous(t *testing.T) {
 	admin.MustExec(`ALTER ROLE ` + role + ` SET app.a = E'x\napp.b=b'`)
 	open := func(dsn string) *cachedsql.DB {
 		t.Helper()
-		db, err := cachedsql.Connect("pgx", dsn, cachedsql.WithBackend(store), cachedsql.WithSessionSettings("app.a", "app.b"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+		return connect(t, dsn, cachedsql.WithBackend(store), cachedsql.WithSessionSettings("app.a", "app.b"))
 	}
 	tenantB := open(withParam(asRole(t, dsn, role), "options=-c%20app.a%3Dx%20-c%20app.b%3Db"))
 	noTenant := open(asRole(t, dsn, role))
@@ -285,13 +277,9 @@ func TestUnreadableSessionSettingIsReported(t *testing.T) {
 	admin.MustExec(`GRANT SELECT ON items TO ` + role)
 	var mu sync.Mutex
 	var reported []error
-	db, err := cachedsql.Connect("pgx", asRole(t, dsn, role),
+	db := connect(t, asRole(t, dsn, role),
 		cachedsql.WithSessionSettings("config_file"),
 		cachedsql.WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	for range 2 {
 		readName(t, ctx, db, 1)
 	}
@@ -314,11 +302,7 @@ func TestRevokeAndSetRoleThroughTheDB(t *testing.T) {
 	admin, dsn := newDB(t, cachedsql.WithBackend(store))
 	role := newRole(t, admin)
 	admin.MustExec(`GRANT SELECT ON items TO ` + role)
-	limited, err := cachedsql.Connect("pgx", asRole(t, dsn, role), cachedsql.WithBackend(store))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { limited.Close() })
+	limited := connect(t, asRole(t, dsn, role), cachedsql.WithBackend(store))
 	readName(t, ctx, limited, 1)
 	admin.MustExec(`REVOKE SELECT ON items FROM ` + role)
 	var name string
