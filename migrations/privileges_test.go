@@ -38,21 +38,14 @@ func asRole(t *testing.T, dsn string, db *sql.DB, role string) *sql.DB {
 	return rdb
 }
 
-// revokeDefaultExecute makes the functions the installing role creates
-// from now on executable by their owner only, as a hardened database does
-// (ALTER DEFAULT PRIVILEGES is per database, and each test has its own).
-func revokeDefaultExecute(t *testing.T, db *sql.DB) {
+// installedWithoutDefaultExecute installs the migrations in a database
+// whose functions, made from then on, are executable by their owner only,
+// as a hardened database's are (ALTER DEFAULT PRIVILEGES is per database,
+// and each test has its own).
+func installedWithoutDefaultExecute(t *testing.T) (string, *sql.DB, *migrations.Migrator) {
 	t.Helper()
-	exec(t, db, "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC")
-}
-
-// TestOtherRoleWritesWithoutDefaultExecute: where default privileges
-// revoke EXECUTE from PUBLIC, a role that may write to a watched table can
-// still do so: the trigger calls only functions granted to PUBLIC
-// explicitly, migration 4's related() among them.
-func TestOtherRoleWritesWithoutDefaultExecute(t *testing.T) {
 	dsn, db := openDB(t)
-	revokeDefaultExecute(t, db)
+	exec(t, db, "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC")
 	m, err := migrations.New(db)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +53,15 @@ func TestOtherRoleWritesWithoutDefaultExecute(t *testing.T) {
 	if _, err := m.Up(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return dsn, db, m
+}
+
+// TestOtherRoleWritesWithoutDefaultExecute: where default privileges
+// revoke EXECUTE from PUBLIC, a role that may write to a watched table can
+// still do so: the trigger calls only functions granted to PUBLIC
+// explicitly, migration 4's related() among them.
+func TestOtherRoleWritesWithoutDefaultExecute(t *testing.T) {
+	dsn, db, m := installedWithoutDefaultExecute(t)
 	exec(t, db, "CREATE TABLE items (id int)")
 	if err := m.Watch(t.Context(), "items"); err != nil {
 		t.Fatal(err)
@@ -77,15 +79,7 @@ func TestOtherRoleWritesWithoutDefaultExecute(t *testing.T) {
 // EXECUTE from PUBLIC, the event trigger of WatchSchemaChanges does not
 // make every other role's ALTER TABLE fail.
 func TestSchemaChangesWithoutDefaultExecute(t *testing.T) {
-	dsn, db := openDB(t)
-	revokeDefaultExecute(t, db)
-	m, err := migrations.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Up(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	dsn, db, m := installedWithoutDefaultExecute(t)
 	if err := m.WatchSchemaChanges(t.Context()); err != nil {
 		t.Fatal(err)
 	}
