@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -61,24 +62,40 @@ func (l *lenders) offer(key string, lease *sessionLease) (withdraw func()) {
 type waiter struct{ wake context.CancelFunc }
 
 // borrow returns a session offered for key, held until give is called,
-// or nil. Otherwise, when wait is given, it is woken when one is offered
-// next (or until forget).
-func (l *lenders) borrow(key string, wait *waiter) (s *sql.Conn, give func()) {
+// or nil; it skips the sessions in tried (found dead by this creation).
+// Otherwise, when wait is given, it is woken when one is offered next (or
+// until forget).
+func (l *lenders) borrow(key string, wait *waiter, tried []*sql.Conn) (s *sql.Conn, give func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := l.keys[key]
 	if k != nil {
 		for _, lease := range k.leases {
+			if slices.Contains(tried, lease.sess) {
+				continue
+			}
 			if s := lease.tryTake(); s != nil {
 				return s, lease.give
 			}
 		}
 	}
 	if wait != nil {
-		k = l.keyLocked(key)
-		k.waiting = append(k.waiting, wait)
+		l.awaitLocked(key, wait)
 	}
 	return nil, nil
+}
+
+// await has w woken when a session is offered for key next (or until
+// forget).
+func (l *lenders) await(key string, w *waiter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.awaitLocked(key, w)
+}
+
+func (l *lenders) awaitLocked(key string, w *waiter) {
+	k := l.keyLocked(key)
+	k.waiting = append(k.waiting, w)
 }
 
 // keyLocked returns key's entry, made if need be; l.mu is held.
@@ -126,21 +143,41 @@ func (e *engine) queryForCreation(ctx context.Context, key, query string, a []an
 		rows, err := e.inner.QueryContext(ctx, query, a...)
 		return rows, func() {}, err
 	}
+	var tried []*sql.Conn
 	for attempt := 1; ; attempt++ {
-		s, give, err := e.sessionFor(ctx, key)
+		s, give, err := e.sessionFor(ctx, key, tried)
 		if err != nil {
 			return nil, nil, err
 		}
-		rows, err := s.QueryContext(ctx, query, a...)
+		rows, err := queryOn(ctx, s, give, query, a)
 		if err == nil {
 			return rows, give, nil
 		}
-		give()
 		dead := errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
 		if !dead || attempt == maxDeadConns {
 			return nil, nil, err
 		}
+		tried = append(tried, s)
 	}
+}
+
+// queryOn runs the query on s, and gives s back (give) unless it returns
+// rows: on an error, and on a panic, which would otherwise leave a lent
+// session's owner waiting for it for good.
+func queryOn(ctx context.Context, s *sql.Conn, give func(), query string, a []any) (rows *sql.Rows, err error) {
+	given := false
+	defer func() {
+		if rows == nil && !given {
+			give()
+		}
+	}()
+	rows, err = s.QueryContext(ctx, query, a...)
+	if err != nil {
+		rows = nil
+		give()
+		given = true
+	}
+	return rows, err
 }
 
 // maxDeadConns is how many connections found dead a creation's query
@@ -148,15 +185,23 @@ func (e *engine) queryForCreation(ctx context.Context, key, query string, a []an
 const maxDeadConns = 3
 
 // sessionFor returns where the creation of key runs its query on a pool
-// with a limit: a pool connection or a session offered for the key,
-// whichever comes first, and how to give it back after the rows are read.
-func (e *engine) sessionFor(ctx context.Context, key string) (*sql.Conn, func(), error) {
+// with a limit: a pool connection or a session offered for the key
+// (other than those in tried), whichever comes first, and how to give it
+// back after the rows are read. A session is borrowed only while the
+// pool is at its limit: its owner may still be reading rows of its own on
+// it, and a query of ours would then fail ("conn busy") where a pool
+// connection would have served it.
+func (e *engine) sessionFor(ctx context.Context, key string, tried []*sql.Conn) (*sql.Conn, func(), error) {
 	for {
 		wctx, cancel := context.WithCancel(ctx)
 		w := &waiter{wake: cancel}
-		if s, give := e.lenders.borrow(key, w); s != nil {
-			cancel()
-			return s, give, nil
+		if st := e.inner.Stats(); st.InUse >= st.MaxOpenConnections {
+			if s, give := e.lenders.borrow(key, w, tried); s != nil {
+				cancel()
+				return s, give, nil
+			}
+		} else {
+			e.lenders.await(key, w) // woken if the pool fills and a session is offered
 		}
 		c, err := e.inner.Conn(wctx)
 		woken := wctx.Err() != nil && ctx.Err() == nil

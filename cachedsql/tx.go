@@ -34,7 +34,7 @@ type hooks struct {
 	afterRollback []func(context.Context) // guarded by mu
 	refreshes     []Refresher             // guarded by mu
 	ending        bool                    // Commit or Rollback was called; guarded by mu
-	calls         int                     // how many times; guarded by mu
+	calling       int                     // how many Commit or Rollback calls are under way; guarded by mu
 	done          bool                    // the hooks of the outcome were taken; guarded by mu
 	committed     bool                    // the outcome, once done; guarded by mu
 	ended         chan struct{}           // closed once the outcome's hooks ran and its refreshes are queued
@@ -146,11 +146,12 @@ func (tx *Tx) WaitRefreshes(ctx context.Context) error {
 func (tx *Tx) Commit() error {
 	tx.h.end()
 	if err := tx.Tx.Commit(); err != nil {
-		if !tx.h.lostTo(err) {
+		if !tx.h.leaveTo(err) {
 			tx.run(false)
 		}
 		return err
 	}
+	tx.h.leaveTo(nil)
 	tx.run(true)
 	return nil
 }
@@ -159,7 +160,7 @@ func (tx *Tx) Commit() error {
 func (tx *Tx) Rollback() error {
 	tx.h.end()
 	err := tx.Tx.Rollback()
-	if !tx.h.lostTo(err) {
+	if !tx.h.leaveTo(err) {
 		tx.run(false)
 	}
 	return err
@@ -272,27 +273,31 @@ func (tx *Tx) NamedStmtContext(ctx context.Context, stmt *NamedStmt) *NamedStmt 
 	return tx.sx().NamedStmtContext(ctx, stmt)
 }
 
-// end notes that Commit or Rollback was called (see WaitRefreshes).
+// end notes that Commit or Rollback was called (see WaitRefreshes), and
+// that the call is under way until leaveTo.
 func (h *hooks) end() {
 	h.mu.Lock()
 	h.ending = true
-	h.calls++
+	h.calling++
 	h.mu.Unlock()
 }
 
-// lostTo reports whether err says that another Commit or Rollback of the
-// transaction ended it: database/sql tells the loser ErrTxDone at once,
-// while the winner may still be committing, and the winner runs the hooks
-// of the outcome once it knows it. ErrTxDone to the only call means
-// database/sql rolled the transaction back itself (its context ended):
-// that call runs the rollback hooks.
-func (h *hooks) lostTo(err error) bool {
-	if !errors.Is(err, sql.ErrTxDone) {
-		return false
-	}
+// leaveTo ends a Commit or Rollback call that got err, and reports whether
+// it leaves the outcome's hooks to another call still under way.
+// database/sql tells a call that lost the race to end the transaction
+// ErrTxDone at once, while the winner may still be committing: the winner
+// runs the hooks once it knows the outcome. But ErrTxDone also means that
+// database/sql rolled the transaction back itself (its context ended), and
+// then every call gets it: counting the calls made (rather than those
+// still under way) had two overlapping calls each leave the hooks to the
+// other, so that none ran them and WaitRefreshes waited for good. The last
+// call to finish never leaves them: it runs the rollback hooks unless a
+// winner ran the outcome's already (run runs once).
+func (h *hooks) leaveTo(err error) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.calls > 1
+	h.calling--
+	return errors.Is(err, sql.ErrTxDone) && h.calling > 0
 }
 
 // run runs the hooks of the outcome, once.
