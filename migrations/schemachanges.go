@@ -37,13 +37,14 @@ func (m *Migrator) UnwatchSchemaChanges(ctx context.Context) error {
 }
 
 // WatchingSchemaChanges reports whether the event trigger is installed and
-// enabled; it may be one made before version 7, which misses GRANT, REVOKE
+// enabled for ordinary sessions (not disabled, not for replicas only); it
+// may be one made before version 7, which misses GRANT, REVOKE
 // and DROP OWNED: [Migrator.SchemaChangeTriggerOutdated] tells.
 func (m *Migrator) WatchingSchemaChanges(ctx context.Context) (bool, error) {
 	var on bool
 	err := m.db.QueryRowContext(ctx, `SELECT EXISTS (
 		SELECT FROM pg_catalog.pg_event_trigger e
-		WHERE e.evtname = $1 AND e.evtenabled <> 'D'
+		WHERE e.evtname = $1 AND e.evtenabled IN ('O', 'A')
 		  AND e.evtfoid = pg_catalog.to_regprocedure($2))`,
 		m.TriggerName(), m.function("notify_ddl()")).Scan(&on)
 	if err != nil {

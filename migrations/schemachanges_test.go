@@ -164,16 +164,24 @@ func TestWatchSchemaChangesEnablesADisabledTrigger(t *testing.T) {
 	if err := m.WatchSchemaChanges(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	exec(t, db, "ALTER EVENT TRIGGER "+m.TriggerName()+" DISABLE")
-	if err := m.WatchSchemaChanges(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if on, err := m.WatchingSchemaChanges(t.Context()); err != nil || !on {
-		t.Errorf("WatchingSchemaChanges after WatchSchemaChanges on a disabled trigger = %v, %v; want true", on, err)
-	}
 	l := listen(t, dsn, db, m.Channel())
-	testenv.Psql(t, dsn, "ALTER TABLE items ADD COLUMN a int")
-	l.expect(migrations.PayloadAll)
+	// ENABLE REPLICA: the trigger fires only in sessions replicating
+	// (session_replication_role = replica), which is to say never for the
+	// program's writes.
+	for i, state := range []string{"DISABLE", "ENABLE REPLICA"} {
+		exec(t, db, "ALTER EVENT TRIGGER "+m.TriggerName()+" "+state)
+		if on, err := m.WatchingSchemaChanges(t.Context()); err != nil || on {
+			t.Errorf("WatchingSchemaChanges of a trigger after %s = %v, %v; want false", state, on, err)
+		}
+		if err := m.WatchSchemaChanges(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if on, err := m.WatchingSchemaChanges(t.Context()); err != nil || !on {
+			t.Errorf("WatchingSchemaChanges after WatchSchemaChanges on a trigger after %s = %v, %v; want true", state, on, err)
+		}
+		testenv.Psql(t, dsn, fmt.Sprintf("ALTER TABLE items ADD COLUMN a%d int", i))
+		l.expect(migrations.PayloadAll)
+	}
 }
 
 // Two processes running WatchSchemaChanges at once (two deploys running

@@ -19,8 +19,10 @@
 -- +goose Up
 -- watch_ddl() keeps an installed trigger only when it is dogpile's,
 -- enabled and answers every tag below: one made before this version is
--- replaced, and so is one disabled (ALTER EVENT TRIGGER ... DISABLE), which
--- would otherwise stay off while watch_ddl() returned as if it watched.
+-- replaced, and so is one disabled (ALTER EVENT TRIGGER ... DISABLE) or
+-- set to fire on replicas only (... ENABLE REPLICA), which would otherwise
+-- stay silent for the program's writes while watch_ddl() returned as if
+-- it watched.
 -- Dropping and creating it in one transaction leaves no moment without it.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{schema}}.watch_ddl() RETURNS void
@@ -37,7 +39,7 @@ BEGIN
     IF EXISTS (
         SELECT FROM pg_catalog.pg_event_trigger e
         WHERE e.evtname = {{trigger}} AND e.evtfoid = '{{schema}}.notify_ddl()'::regprocedure
-          AND e.evtevent = 'ddl_command_end' AND e.evtenabled <> 'D' AND e.evttags @> tags
+          AND e.evtevent = 'ddl_command_end' AND e.evtenabled IN ('O', 'A') AND e.evttags @> tags
     ) THEN
         RETURN;
     END IF;
