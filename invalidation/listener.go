@@ -201,10 +201,11 @@ type ListenerStats struct {
 	Connects, Reconnects, Resets uint64
 	// Notifications counts notifications received; Applied those whose
 	// bump landed at once; Deferred those whose bump was left to
-	// [Tags.Invalidate]'s retry; BadPayloads those read as "everything";
-	// Batches the bumps made (several notifications received while a bump
-	// is under way share the next one).
-	Notifications, Applied, Deferred, BadPayloads, Batches uint64
+	// [Tags.Invalidate]'s retry; Dropped those whose bump the Tags refused
+	// and will not retry (it was closed); BadPayloads those read as
+	// "everything"; Batches the bumps made (several notifications received
+	// while a bump is under way share the next one).
+	Notifications, Applied, Deferred, Dropped, BadPayloads, Batches uint64
 	// Backlog is the notifications received and not yet handed to the
 	// store.
 	Backlog int
@@ -798,10 +799,13 @@ func (l *Listener) apply() {
 	delay := now.Sub(at)
 	l.mu.Lock()
 	l.stats.Batches++
-	if err == nil {
+	switch {
+	case err == nil:
 		l.stats.Applied += uint64(n)
-	} else {
+	case errors.Is(err, ErrDeferred):
 		l.stats.Deferred += uint64(n)
+	default: // ErrClosed: nothing retries it
+		l.stats.Dropped += uint64(n)
 	}
 	l.stats.LastApplyDelay = delay
 	l.stats.MaxApplyDelay = max(l.stats.MaxApplyDelay, delay)

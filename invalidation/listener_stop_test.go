@@ -82,3 +82,35 @@ func runUntilStopped(t *testing.T, l *invalidation.Listener) (stop func()) {
 	}
 	return stop
 }
+
+// A bump that the Tags refuses once closed is not retried by anyone: the
+// Listener counts it as dropped, not deferred (which says a retry will
+// land it).
+func TestListenerCountsDroppedBumps(t *testing.T) {
+	store := &awayStore{}
+	f := newPGFixture(t, testenv.PostgresDB(t), pgFixtureOptions{store: store, bumpTimeout: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- f.l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-ran // ErrClosed or nil: the Tags were closed under it
+	})
+	wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer wcancel()
+	if err := f.l.WaitHealthy(wctx); err != nil {
+		t.Fatal(err)
+	}
+	store.mode.Store(storeRefuses)
+	cctx, ccancel := context.WithTimeout(t.Context(), time.Second)
+	defer ccancel()
+	_ = f.db.Tags().Close(cctx)
+	testenv.Psql(t, f.dsn, "UPDATE items SET v = v + 1 WHERE id = 1")
+	waitUntil(t, 10*time.Second, "the bump to be refused", func() bool {
+		s := f.l.Stats()
+		return s.Dropped+s.Deferred > 0 && s.Backlog == 0
+	})
+	if s := f.l.Stats(); s.Dropped != 1 || s.Deferred != 0 {
+		t.Errorf("a bump refused after Close: Dropped %d, Deferred %d; want 1 and 0", s.Dropped, s.Deferred)
+	}
+}
