@@ -47,7 +47,12 @@ func (a Arguments) Int(name string, def int) (int, error) {
 	case uint32:
 		return int(x), nil
 	case uint64:
-		return int(x), nil
+		// Beyond MaxInt the conversion wraps to a negative number, which
+		// would be reported (or, for a setting that takes negatives, used)
+		// as a value nobody gave.
+		if x <= math.MaxInt {
+			return int(x), nil
+		}
 	case float64:
 		if x == float64(int(x)) {
 			return int(x), nil
@@ -166,6 +171,11 @@ func secondsDuration(f float64) (time.Duration, error) {
 	ns := f * float64(time.Second)
 	if ns != ns || ns >= math.MaxInt64 || ns <= math.MinInt64 {
 		return 0, fmt.Errorf("%v seconds is not a duration", f)
+	}
+	// Less than a nanosecond truncates to zero, which settings read as
+	// "none" (an expiration of "1e-10" would never expire): refuse it.
+	if f != 0 && time.Duration(ns) == 0 {
+		return 0, fmt.Errorf("%v seconds is less than a nanosecond", f)
 	}
 	return time.Duration(ns), nil
 }

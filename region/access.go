@@ -25,7 +25,11 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 		var zero V
 		return zero, backend.Metadata{}, false, err
 	}
-	o := c.resolved(options(opts))
+	o, err := c.resolved(options(opts))
+	if err != nil {
+		var zero V
+		return zero, backend.Metadata{}, false, fmt.Errorf("region %q: %w", r.name, err)
+	}
 	k := c.mangle(key)
 	var info lookupInfo
 	v, st, err := lookup[V](ctx, r, c, k, o, &info)
@@ -48,7 +52,10 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 	if err != nil {
 		return nil, err
 	}
-	o := c.resolved(options(opts))
+	o, err := c.resolved(options(opts))
+	if err != nil {
+		return nil, fmt.Errorf("region %q: %w", r.name, err)
+	}
 	mangled := mangleAll(c, keys)
 	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o, nil)
 	if err != nil {

@@ -124,6 +124,12 @@ func funcKey[A any](r *Region, cfg funcConfig, fn any) (func(A) string, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: KeyFunc is a %T, want a func(%T) string", ErrBadConfig, cfg.keyFunc, *new(A))
 		}
+		// A nil KeyFunc (or a generator that makes no key function, below)
+		// would be found out only by the first call, as a nil-function
+		// panic: refuse it here, where the mistake is made.
+		if kf == nil {
+			return nil, fmt.Errorf("%w: KeyFunc of a nil function", ErrBadConfig)
+		}
 		return kf, nil
 	}
 	name := cfg.name
@@ -135,6 +141,9 @@ func funcKey[A any](r *Region, cfg funcConfig, fn any) (func(A) string, error) {
 		gen = r.funcKeys
 	}
 	g := gen(cfg.namespace, name)
+	if g == nil {
+		return nil, fmt.Errorf("%w: the key generator returned no key function for %q", ErrBadConfig, name)
+	}
 	return func(a A) string { return g(a) }, nil
 }
 

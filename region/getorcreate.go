@@ -82,7 +82,11 @@ func getOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 		return zero, err
 	}
 	k := c.mangle(key)
-	o := c.resolved(options(opts))
+	o, err := c.resolved(options(opts))
+	if err != nil {
+		var zero V
+		return zero, fmt.Errorf("region %q: %w", r.name, err)
+	}
 	if o.refresh {
 		var zero V
 		return getOrCreateSlow(ctx, r, c, key, k, zero, missing, nil, create, o)

@@ -75,7 +75,10 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		v  V
 		ok bool
 	}
-	o = c.resolved(o)
+	o, err := c.resolved(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("region %q: %w", r.name, err)
+	}
 	results := make(map[string]outcome, len(keys))
 	pending := slices.Clone(keys)
 	slices.Sort(pending)

@@ -108,7 +108,13 @@ func IgnoreExpiration() CallOption {
 
 // ShouldCache makes GetOrCreate store a created value only when f says so;
 // a value f rejects is still returned to every waiter.
+//
+// A nil f checks nothing: every value is stored, as without the option
+// (calling it would fail every creation with a nil-function panic).
 func ShouldCache[V any](f func(V) bool) CallOption {
+	if f == nil {
+		return func(o *callOptions) { o.shouldCache = nil }
+	}
 	check := func(v any) bool {
 		tv, _ := v.(V)
 		return f(tv)

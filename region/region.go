@@ -329,33 +329,50 @@ func (c *config) mangle(key string) string {
 
 // expirationFor returns the expiration in force for a call; 0 means none.
 func (c *config) expirationFor(o *callOptions) time.Duration {
-	var d time.Duration
+	return max(c.rawExpiration(o), 0)
+}
+
+// rawExpiration is the expiration in force for a call as given: by the
+// call's option or function, else the region's. NoExpiration and 0 mean
+// none; any other negative value is a mistake that resolved reports.
+func (c *config) rawExpiration(o *callOptions) time.Duration {
 	switch {
 	case o.expirationFunc != nil:
-		d = o.expirationFunc()
+		return o.expirationFunc()
 	case o.expiration != 0:
-		d = o.expiration
+		return o.expiration
 	case c.expirationFunc != nil:
-		d = c.expirationFunc()
-	default:
-		d = c.expiration
+		return c.expirationFunc()
 	}
-	return max(d, 0)
+	return c.expiration
 }
 
 // resolved returns o with the expiration function in force (the call's,
 // else the region's) asked once, so that every judgement of the call uses
 // the same expiration.
-func (c *config) resolved(o *callOptions) *callOptions {
+//
+// A negative expiration other than NoExpiration is refused with
+// ErrBadConfig. Taken as is, it would count as "no expiration" (expired
+// ignores a bound that is not positive), so a caller passing, say,
+// WithExpiration(time.Until(deadline)) after the deadline would have its
+// values served forever instead of never: the opposite of what it asked.
+func (c *config) resolved(o *callOptions) (*callOptions, error) {
+	if o.expiration < 0 && o.expiration != NoExpiration {
+		return nil, fmt.Errorf("%w: WithExpiration(%v) is negative; use NoExpiration for none", ErrBadConfig, o.expiration)
+	}
 	if o.expirationFunc == nil && (o.expiration != 0 || c.expirationFunc == nil) {
-		return o
+		return o, nil
+	}
+	d := c.rawExpiration(o)
+	if d < 0 && d != NoExpiration {
+		return nil, fmt.Errorf("%w: the expiration function returned %v, a negative expiration; return NoExpiration for none", ErrBadConfig, d)
 	}
 	q := *o
-	q.expiration, q.expirationFunc = c.expirationFor(o), nil
+	q.expiration, q.expirationFunc = max(d, 0), nil
 	if q.expiration == 0 {
 		q.expiration = NoExpiration
 	}
-	return &q
+	return &q, nil
 }
 
 func (c *config) ttlFor(o *callOptions) time.Duration {

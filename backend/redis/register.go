@@ -69,6 +69,12 @@ func open(args backend.Arguments, mode string, where ...string) (backend.Backend
 	if u.ReadTimeout, err = args.Duration("socket_timeout", 0); err != nil {
 		return nil, err
 	}
+	// go-redis reads a negative timeout as "no deadline at all" (-1 and
+	// -2 are its sentinels), so a negative socket_timeout would silently
+	// let a stuck connection block a call for good.
+	if u.ReadTimeout < 0 {
+		return nil, fmt.Errorf("%w: \"socket_timeout\" is %v, must not be negative", backend.ErrBadArgument, u.ReadTimeout)
+	}
 	u.WriteTimeout = u.ReadTimeout
 	if u.PoolSize, err = args.Int("pool_size", 0); err != nil {
 		return nil, err
