@@ -155,7 +155,7 @@ func (p *parser) nameInExpr(sc *scope, s stopSet) {
 			return
 		}
 	}
-	if next.kind == tkLParen && isFunctionName(t) {
+	if next.kind == tkLParen && isFunctionName(t, p.prev(), p.groupingElement()) {
 		p.pos++
 		p.funcCall(sc, nameValue(t))
 		return
@@ -179,6 +179,24 @@ func (p *parser) nameInExpr(sc *scope, s stopSet) {
 		return
 	}
 	p.pos++
+}
+
+// prev returns the token before the next one.
+func (p *parser) prev() token {
+	if p.pos > 0 && p.pos <= len(p.toks) {
+		return p.toks[p.pos-1]
+	}
+	return eofToken
+}
+
+// groupingElement reports whether the next token starts an element of a
+// GROUP BY list (or of the GROUPING SETS, CUBE and ROLLUP in it).
+func (p *parser) groupingElement() bool {
+	if !p.inGroupBy {
+		return false
+	}
+	prev := p.prev()
+	return prev.kind == tkComma || prev.kind == tkLParen || prev.is("by") || prev.is("all") || prev.is("distinct")
 }
 
 // isCTEStart reports whether WITH followed by a and b starts a WITH query
@@ -263,15 +281,33 @@ func (p *parser) callFunction(name string) {
 // current time": 'now'::timestamptz, created_at > 'today'.
 var timeWords = wordSet("now today tomorrow yesterday")
 
+// maxDateContent bounds the letters and digits a date/time literal can
+// hold: PostgreSQL parses one into a buffer of MAXDATELEN + MAXDATEFIELDS
+// (153) bytes and rejects anything longer, but it skips white space and
+// punctuation without storing them, so only letters and digits count.
+const maxDateContent = 153
+
 // checkLiteral marks the statement uncacheable when a string literal may be
-// read as the current time. Any short literal containing one of timeWords
-// counts, because an untyped literal compared with a date column is
-// converted implicitly, without a cast the analyzer could see.
+// read as the current time. Any literal that could be a date and contains
+// one of timeWords counts, because an untyped literal compared with a date
+// column is converted implicitly, without a cast the analyzer could see.
+// PostgreSQL's date/time parser reads each run of letters as a word and
+// skips white space and punctuation, so 'now()', 'today,12:00' and 'now'
+// padded with any number of spaces all mean the current time: the words
+// are split at every non-letter, and the length bound counts letters and
+// digits only.
 func (p *parser) checkLiteral(t token) {
-	if len(t.val) > 64 {
+	content := 0
+	for i := 0; i < len(t.val); i++ {
+		if c := t.val[i] | 0x20; (c >= 'a' && c <= 'z') || isDigit(t.val[i]) {
+			content++
+		}
+	}
+	if content > maxDateContent {
 		return
 	}
-	for _, w := range strings.Fields(strings.ToLower(t.val)) {
+	words := strings.FieldsFunc(strings.ToLower(t.val), func(r rune) bool { return r < 'a' || r > 'z' })
+	for _, w := range words {
 		if timeWords[w] {
 			p.notCacheable("time-dependent literal " + t.text)
 			return

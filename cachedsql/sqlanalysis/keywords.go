@@ -32,15 +32,39 @@ var reservedKeywords = wordSet(`
 var reservedFunctionNames = wordSet(`left right current_time current_timestamp
 	localtime localtimestamp current_schema collation`)
 
-// notFunctionNames are non-reserved words that precede a parenthesis as
-// part of the grammar rather than as a function call: EXISTS (…), ROW (…),
-// OVER (…), FILTER (…), GROUPING SETS (…), type modifiers such as
-// varchar(10), ON CONFLICT (…), MERGE's INSERT (…) and so on.
+// notFunctionNames are non-reserved words that PostgreSQL never calls as
+// functions: before a parenthesis they are grammar, EXISTS (…), ROW (…),
+// VALUES (…), type modifiers such as varchar(10), and so on.
 var notFunctionNames = wordSet(`between exists row values setof national
-	precision varying bit char character dec decimal float interval nchar
-	numeric time timestamp varchar inout out none over filter sets rollup cube
-	operator first next conflict insert update delete zone escape by set
-	columns rows repeatable partition matched passing`)
+	precision bit char character dec decimal float interval nchar numeric time
+	timestamp varchar inout out none operator`)
+
+// grammarBefore lists non-reserved words that are grammar before a
+// parenthesis only after certain tokens, and a function call anywhere
+// else: PostgreSQL lets a user create a function called next, first, by or
+// cube, and SELECT next(1) calls it. Each word maps to the tokens that may
+// precede it as grammar: FETCH FIRST (…), GROUP BY (…), AT TIME ZONE (…),
+// GROUPING SETS (…), character varying(…), ON CONFLICT (…), a path
+// literal before PASSING (…) or COLUMNS (…), a pattern before ESCAPE (…),
+// and a closing parenthesis before FILTER (…) and OVER (…). "'" stands for
+// a string literal (or a placeholder) and ")" for a closing parenthesis. CUBE (…) and
+// ROLLUP (…) are grammar only as grouping elements (see
+// parser.groupingElement). MERGE's INSERT (…) and UPDATE SET (…) are
+// parsed by parseMerge, so a word not listed is a function call.
+var grammarBefore = map[string]map[string]bool{
+	"first":    wordSet("fetch"),
+	"next":     wordSet("fetch"),
+	"by":       wordSet("group partition order"),
+	"zone":     wordSet("time"),
+	"sets":     wordSet("grouping"),
+	"varying":  wordSet("character char nchar bit"),
+	"conflict": wordSet("on"),
+	"passing":  wordSet("'"),
+	"columns":  wordSet("'"),
+	"escape":   wordSet("'"),
+	"filter":   wordSet(")"),
+	"over":     wordSet(")"),
+}
 
 // aliasStopWords may follow a table reference without being its alias.
 var aliasStopWords = wordSet(`set overriding restart continue cascade
@@ -64,8 +88,10 @@ func canBeAlias(t token) bool {
 }
 
 // isFunctionName reports whether an unqualified name followed by "(" is a
-// function call rather than grammar.
-func isFunctionName(t token) bool {
+// function call rather than grammar; prev is the token before it.
+// groupingElement says the name starts an element of GROUP BY, where
+// CUBE (…) and ROLLUP (…) are grammar.
+func isFunctionName(t, prev token, groupingElement bool) bool {
 	if t.kind == tkQuotedIdent {
 		return true
 	}
@@ -75,5 +101,21 @@ func isFunctionName(t token) bool {
 	if reservedKeywords[t.val] {
 		return reservedFunctionNames[t.val]
 	}
-	return !notFunctionNames[t.val]
+	if notFunctionNames[t.val] {
+		return false
+	}
+	if (t.val == "cube" || t.val == "rollup") && groupingElement {
+		return false
+	}
+	if after, ok := grammarBefore[t.val]; ok {
+		switch prev.kind {
+		case tkString, tkParam:
+			return !after["'"]
+		case tkRParen:
+			return !after[")"]
+		case tkIdent:
+			return !after[prev.val]
+		}
+	}
+	return true
 }

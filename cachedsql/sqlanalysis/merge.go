@@ -19,6 +19,18 @@ func (p *parser) parseMerge(sc *scope) {
 	// actions (UPDATE SET …, INSERT (…) VALUES (…), DELETE, DO NOTHING)
 	// are scanned as expressions, which finds their subqueries.
 	for p.acceptKw("when") || p.acceptKw("then") {
+		if p.prev().is("then") {
+			// The action's keywords, so that INSERT (…) and UPDATE
+			// SET (…) are not mistaken for calls of functions named
+			// insert or set.
+			switch {
+			case p.acceptKw("insert"), p.acceptKw("delete"), p.acceptSeq("do", "nothing"):
+			case p.acceptKw("update"):
+				p.expectKw("set")
+			default:
+				p.fail("expected INSERT, UPDATE, DELETE or DO NOTHING in MERGE")
+			}
+		}
 		p.scanExpr(sc, mergeStops)
 	}
 	p.parseReturning(sc)

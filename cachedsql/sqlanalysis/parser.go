@@ -21,6 +21,9 @@ type parser struct {
 	// parentheses in FROM ask the same question once per level.
 	parenRunStart, parenRunEnd int
 	parenRunQuery              bool
+	// inGroupBy is set while the GROUP BY list of the innermost SELECT is
+	// scanned, where CUBE (…) and ROLLUP (…) are grammar, not calls.
+	inGroupBy bool
 }
 
 // maxDepth bounds the nesting of subqueries, parentheses and CASE, as

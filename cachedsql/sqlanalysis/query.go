@@ -90,6 +90,9 @@ func (p *parser) parseSetOperand(sc *scope) {
 // parseSelect parses SELECT … [INTO …] [FROM …] [WHERE …] [GROUP BY …]
 // [HAVING …] [WINDOW …], up to a set operation or a trailing clause.
 func (p *parser) parseSelect(sc *scope) {
+	// A subquery's clauses are not its enclosing GROUP BY.
+	defer func(saved bool) { p.inGroupBy = saved }(p.inGroupBy)
+	p.inGroupBy = false
 	p.expectKw("select")
 	if p.acceptKw("distinct") {
 		if p.acceptKw("on") {
@@ -116,7 +119,9 @@ func (p *parser) parseSelect(sc *scope) {
 			if !p.acceptKw("all") {
 				p.acceptKw("distinct")
 			}
+			p.inGroupBy = true
 			p.scanExpr(sc, clauseStops)
+			p.inGroupBy = false
 		case t.is("into"):
 			p.pos++
 			p.parseSelectInto()
