@@ -1,8 +1,8 @@
 // Package migrations installs in a PostgreSQL database what dogpile needs
 // there: triggers that announce committed writes, so that writes the
 // cachedsql wrapper never saw (psql, another service, a migration, a
-// trigger) still invalidate the cache (point 6 of the design's correctness
-// model).
+// trigger) still invalidate the cache (see "Writes the program never saw"
+// in the project's docs/consistency.md).
 //
 //	db, _ := sql.Open("pgx", os.Getenv("DATABASE_URL"))
 //	if _, err := migrations.Up(ctx, db); err != nil { // a no-op when up to date

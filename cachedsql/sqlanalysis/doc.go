@@ -32,7 +32,8 @@
 // cacheable, no write), time-zone-dependent (date_trunc, extract, to_char,
 // age, …: their results on timestamptz values depend on the session's
 // TimeZone, so they are not cacheable either, unless the cache key holds
-// it: [WithTimeZoneInKey]) and writing (dblink*, lo_*).
+// it: [WithTimeZoneInKey]; age stays uncacheable, since its one-argument
+// form reads the current date) and writing (dblink*, lo_*).
 // A function on no list may be a user function that writes, so by default
 // it makes the statement an unknown write; [WithSafeFunctions],
 // [WithVolatileFunctions], [WithWritingFunctions] and

@@ -17,8 +17,10 @@
 // Results are grouped by benchmark: the sub-benchmarks whose names differ
 // only in one element (the variant, by default the last) form a group, e.g.
 // BenchmarkSelect/rows=1/{cachedsql_hit,postgres_uncached,...}. Each
-// variant's figures are the medians of its runs, and "±" is the distance
-// from the median to the farthest run. A built-in table ([builtinRules])
+// variant's figures are the medians of its runs, and "±" is the 95%
+// confidence interval of the median, as benchstat computes it (with fewer
+// than 6 runs, the distance from the median to the farthest run). A
+// built-in table ([builtinRules])
 // names the baselines that each known benchmark's ratios divide by, and
 // dogpile's own variants, which the chart highlights; -ratio adds ratios
 // for others.
