@@ -612,9 +612,25 @@ func getDirect(ctx context.Context, src Source, dest any, m *reflectx.Mapper, un
 	}
 	// sqlx finds every field before it scans into any, allocating nil
 	// pointers on the way: on an empty result, or should a Scan method
-	// fail, they stay so.
+	// fail, they stay so. reflectx.FieldByIndexes allocates the field
+	// itself too when it is a nil pointer, so after sql.ErrNoRows a
+	// `Name *string` field is a pointer to "", not nil. A pointer field
+	// is set afresh (or to nil) by its column, so its allocation shows
+	// only when no row is scanned, or when a Scan method may fail before
+	// its column is reached: only then is it made, to spare hits the
+	// allocation.
+	fallible := false
 	for c := range plans {
-		if p := &plans[c]; !p.inline && len(p.index) > 0 {
+		if p := &plans[c]; p.op == opScanner || p.elem == opScanner {
+			fallible = true
+		}
+	}
+	for c := range plans {
+		p := &plans[c]
+		if len(p.index) == 0 { // opSkip: no field
+			continue
+		}
+		if !p.inline || (p.op == opPtr && (r.rows == 0 || fallible)) {
 			reflectx.FieldByIndexes(value.Elem(), p.index)
 		}
 	}
