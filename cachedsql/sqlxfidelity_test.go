@@ -24,6 +24,21 @@ func sqlxPair(t *testing.T) (*cachedsql.DB, *sqlx.DB) {
 	return s.db, s.raw
 }
 
+// getter is a Get of one query through sqlx or through cachedsql.
+type getter struct {
+	name string
+	get  func(dest any) error
+}
+
+// bothGets returns q's Get with arg through sqlx (raw) and through
+// cachedsql (db), to run the same code on both.
+func bothGets(db *cachedsql.DB, raw *sqlx.DB, q string, arg any) []getter {
+	return []getter{
+		{"sqlx", func(d any) error { return raw.Get(d, q, arg) }},
+		{"cachedsql", func(d any) error { return db.Get(d, q, arg) }},
+	}
+}
+
 type wideRow struct {
 	ID    int    `db:"id"`
 	Name  string `db:"name"`
@@ -180,13 +195,7 @@ type outerRow struct {
 func TestGetNoRowsAllocatesEmbeddedPointers(t *testing.T) {
 	db, raw := sqlxPair(t)
 	const q = "SELECT id, name, price FROM items WHERE id = $1"
-	for _, c := range []struct {
-		name string
-		get  func(dest any) error
-	}{
-		{"sqlx", func(d any) error { return raw.Get(d, q, 99) }},
-		{"cachedsql", func(d any) error { return db.Get(d, q, 99) }},
-	} {
+	for _, c := range bothGets(db, raw, q, 99) {
 		for pass := range 2 {
 			var o outerRow
 			err := c.get(&o)

@@ -49,13 +49,7 @@ type leafPointers struct {
 func TestGetNoRowsAllocatesPointerFields(t *testing.T) {
 	db, raw := sqlxPair(t)
 	const q = "SELECT id, name, price FROM items WHERE id = $1"
-	for _, c := range []struct {
-		name string
-		get  func(dest any) error
-	}{
-		{"sqlx", func(d any) error { return raw.Get(d, q, 99) }},
-		{"cachedsql", func(d any) error { return db.Get(d, q, 99) }},
-	} {
+	for _, c := range bothGets(db, raw, q, 99) {
 		for pass := range 2 { // a miss, then a hit
 			var o leafPointers
 			err := c.get(&o)
@@ -85,13 +79,7 @@ type failsFirst struct {
 func TestGetScanErrorAllocatesLaterPointerFields(t *testing.T) {
 	db, raw := sqlxPair(t)
 	const q = "SELECT id, name FROM items WHERE id = $1"
-	for _, c := range []struct {
-		name string
-		get  func(dest any) error
-	}{
-		{"sqlx", func(d any) error { return raw.Get(d, q, 1) }},
-		{"cachedsql", func(d any) error { return db.Get(d, q, 1) }},
-	} {
+	for _, c := range bothGets(db, raw, q, 1) {
 		for pass := range 2 { // a miss, then a hit
 			var o failsFirst
 			if err := c.get(&o); err == nil || !strings.Contains(err.Error(), "refused") {
