@@ -378,7 +378,7 @@ func (e *engine) cachedQuery(ctx context.Context, an *analysis, query string, a 
 	var lease *sessionLease
 	if sess != nil {
 		lease = &sessionLease{sess: sess, open: true}
-		withdraw := e.lenders.offer(key, lease) // see lending.go
+		withdraw := e.lenders.offer(e.inner, key, lease) // see lending.go
 		defer func() {
 			withdraw()
 			lease.end()
@@ -447,11 +447,7 @@ func (l *sessionLease) take() *sql.Conn {
 		return nil
 	}
 	l.mu.Lock()
-	if !l.open {
-		l.mu.Unlock()
-		return nil
-	}
-	return l.sess
+	return l.ifOpen()
 }
 
 // tryTake is take for a creation that borrows the session (see
@@ -460,6 +456,12 @@ func (l *sessionLease) tryTake() *sql.Conn {
 	if !l.mu.TryLock() {
 		return nil
 	}
+	return l.ifOpen()
+}
+
+// ifOpen returns the session, l.mu held, while the caller still waits;
+// once it has left, it lets l.mu go and returns nil.
+func (l *sessionLease) ifOpen() *sql.Conn {
 	if !l.open {
 		l.mu.Unlock()
 		return nil

@@ -31,8 +31,14 @@ type lendKey struct {
 	waiting []*waiter // creations waiting for the pool: woken by an offer
 }
 
-// offer offers lease to the creation of key until withdraw is called.
-func (l *lenders) offer(key string, lease *sessionLease) (withdraw func()) {
+// offer offers lease to the creation of key until withdraw is called. On
+// a pool without a connection limit it offers nothing: a creation there
+// never borrows (queryForCreation), and a read on a held session, hit or
+// miss, should not pay for the offer.
+func (l *lenders) offer(pool *sql.DB, key string, lease *sessionLease) (withdraw func()) {
+	if pool.Stats().MaxOpenConnections == 0 {
+		return func() {}
+	}
 	l.mu.Lock()
 	k := l.keyLocked(key)
 	k.leases = append(k.leases, lease)
@@ -165,19 +171,12 @@ func (e *engine) queryForCreation(ctx context.Context, key, query string, a []an
 // rows: on an error, and on a panic, which would otherwise leave a lent
 // session's owner waiting for it for good.
 func queryOn(ctx context.Context, s *sql.Conn, give func(), query string, a []any) (rows *sql.Rows, err error) {
-	given := false
 	defer func() {
-		if rows == nil && !given {
+		if rows == nil { // an error (QueryContext gives no rows with one), or a panic
 			give()
 		}
 	}()
-	rows, err = s.QueryContext(ctx, query, a...)
-	if err != nil {
-		rows = nil
-		give()
-		given = true
-	}
-	return rows, err
+	return s.QueryContext(ctx, query, a...)
 }
 
 // maxDeadConns is how many connections found dead a creation's query
