@@ -368,25 +368,28 @@ func (tx *Tx) queueRefreshes(ctx context.Context, refreshes []Refresher) {
 // pool) would recover it without a word to the error handler, and a
 // runner of the program's own that does not recover would end the
 // process.
-func safeRefresh(ctx context.Context, r Refresher) (err error) {
+func safeRefresh(ctx context.Context, r Refresher) error {
+	return unpanicked(func() error { return r.Refresh(ctx) })
+}
+
+func safeHook(ctx context.Context, f func(context.Context), committed bool, i int) error {
+	err := unpanicked(func() error { f(ctx); return nil })
+	if err == nil {
+		return nil
+	}
+	kind := "rollback"
+	if committed {
+		kind = "commit"
+	}
+	return fmt.Errorf("%w: %s hook %d %w", ErrHook, kind, i+1, err)
+}
+
+// unpanicked runs f, and returns its panic, with the stack, as an error.
+func unpanicked(f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return r.Refresh(ctx)
-}
-
-func safeHook(ctx context.Context, f func(context.Context), committed bool, i int) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			kind := "rollback"
-			if committed {
-				kind = "commit"
-			}
-			err = fmt.Errorf("%w: %s hook %d panicked: %v\n%s", ErrHook, kind, i+1, p, debug.Stack())
-		}
-	}()
-	f(ctx)
-	return nil
+	return f()
 }
