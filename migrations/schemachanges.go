@@ -41,16 +41,8 @@ func (m *Migrator) UnwatchSchemaChanges(ctx context.Context) error {
 // may be one made before version 7, which misses GRANT, REVOKE
 // and DROP OWNED: [Migrator.SchemaChangeTriggerOutdated] tells.
 func (m *Migrator) WatchingSchemaChanges(ctx context.Context) (bool, error) {
-	var on bool
-	err := m.db.QueryRowContext(ctx, `SELECT EXISTS (
-		SELECT FROM pg_catalog.pg_event_trigger e
-		WHERE e.evtname = $1 AND e.evtenabled IN ('O', 'A')
-		  AND e.evtfoid = pg_catalog.to_regprocedure($2))`,
-		m.TriggerName(), m.function("notify_ddl()")).Scan(&on)
-	if err != nil {
-		return false, fmt.Errorf("migrations: look for the schema change trigger: %w", err)
-	}
-	return on, nil
+	on, _, err := m.ddlTrigger(ctx)
+	return on, err
 }
 
 // grantTags are the command tags version 7 added to the event trigger's;
@@ -63,16 +55,25 @@ const grantTags = `{GRANT,REVOKE,"DROP OWNED"}`
 // superuser), [Migrator.WatchSchemaChanges] on a schema at version 7 does.
 // It is false when no trigger is installed.
 func (m *Migrator) SchemaChangeTriggerOutdated(ctx context.Context) (bool, error) {
-	var outdated bool
-	err := m.db.QueryRowContext(ctx, `SELECT EXISTS (
-		SELECT FROM pg_catalog.pg_event_trigger e
-		WHERE e.evtname = $1 AND e.evtfoid = pg_catalog.to_regprocedure($2)
-		  AND NOT e.evttags @> $3::text[])`,
-		m.TriggerName(), m.function("notify_ddl()"), grantTags).Scan(&outdated)
+	_, outdated, err := m.ddlTrigger(ctx)
+	return outdated, err
+}
+
+// ddlTrigger reads the state of dogpile's event trigger: on, when it fires
+// for ordinary sessions (enabled, and not for replicas only); outdated,
+// when it was made before version 7 (without grantTags). Both are false
+// when it is not installed.
+func (m *Migrator) ddlTrigger(ctx context.Context) (on, outdated bool, err error) {
+	err = m.db.QueryRowContext(ctx, `SELECT
+		  coalesce(bool_or(e.evtenabled IN ('O', 'A')), false),
+		  coalesce(bool_or(NOT e.evttags @> $3::text[]), false)
+		FROM pg_catalog.pg_event_trigger e
+		WHERE e.evtname = $1 AND e.evtfoid = pg_catalog.to_regprocedure($2)`,
+		m.TriggerName(), m.function("notify_ddl()"), grantTags).Scan(&on, &outdated)
 	if err != nil {
-		return false, fmt.Errorf("migrations: look for the schema change trigger: %w", err)
+		return false, false, fmt.Errorf("migrations: look for the schema change trigger: %w", err)
 	}
-	return outdated, nil
+	return on, outdated, nil
 }
 
 // callDDL calls the installed function fn(), which creates or drops the
