@@ -25,10 +25,10 @@ func GetValueMetadata[V any](ctx context.Context, r *Region, key string, opts ..
 		var zero V
 		return zero, backend.Metadata{}, false, err
 	}
-	o, err := c.resolved(options(opts))
+	o, err := r.resolved(c, options(opts))
 	if err != nil {
 		var zero V
-		return zero, backend.Metadata{}, false, fmt.Errorf("region %q: %w", r.name, err)
+		return zero, backend.Metadata{}, false, err
 	}
 	k := c.mangle(key)
 	var info lookupInfo
@@ -52,9 +52,9 @@ func GetMulti[V any](ctx context.Context, r *Region, keys []string, opts ...Call
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.resolved(options(opts))
+	o, err := r.resolved(c, options(opts))
 	if err != nil {
-		return nil, fmt.Errorf("region %q: %w", r.name, err)
+		return nil, err
 	}
 	mangled := mangleAll(c, keys)
 	vals, sts, _, err := lookupMulti[V](ctx, r, c, mangled, o, nil)

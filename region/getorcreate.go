@@ -82,10 +82,10 @@ func getOrCreate[V any](ctx context.Context, r *Region, key string, create Creat
 		return zero, err
 	}
 	k := c.mangle(key)
-	o, err := c.resolved(options(opts))
+	o, err := r.resolved(c, options(opts))
 	if err != nil {
 		var zero V
-		return zero, fmt.Errorf("region %q: %w", r.name, err)
+		return zero, err
 	}
 	if o.refresh {
 		var zero V

@@ -75,9 +75,9 @@ func getOrCreateMulti[V any](ctx context.Context, r *Region, c *config, keys []s
 		v  V
 		ok bool
 	}
-	o, err := c.resolved(o)
+	o, err := r.resolved(c, o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("region %q: %w", r.name, err)
+		return nil, nil, err
 	}
 	results := make(map[string]outcome, len(keys))
 	pending := slices.Clone(keys)

@@ -356,16 +356,16 @@ func (c *config) rawExpiration(o *callOptions) time.Duration {
 // ignores a bound that is not positive), so a caller passing, say,
 // WithExpiration(time.Until(deadline)) after the deadline would have its
 // values served forever instead of never: the opposite of what it asked.
-func (c *config) resolved(o *callOptions) (*callOptions, error) {
+func (r *Region) resolved(c *config, o *callOptions) (*callOptions, error) {
 	if o.expiration < 0 && o.expiration != NoExpiration {
-		return nil, fmt.Errorf("%w: WithExpiration(%v) is negative; use NoExpiration for none", ErrBadConfig, o.expiration)
+		return nil, fmt.Errorf("region %q: %w: WithExpiration(%v) is negative; use NoExpiration for none", r.name, ErrBadConfig, o.expiration)
 	}
 	if o.expirationFunc == nil && (o.expiration != 0 || c.expirationFunc == nil) {
 		return o, nil
 	}
 	d := c.rawExpiration(o)
 	if d < 0 && d != NoExpiration {
-		return nil, fmt.Errorf("%w: the expiration function returned %v, a negative expiration; return NoExpiration for none", ErrBadConfig, d)
+		return nil, fmt.Errorf("region %q: %w: the expiration function returned %v, a negative expiration; return NoExpiration for none", r.name, ErrBadConfig, d)
 	}
 	q := *o
 	q.expiration, q.expirationFunc = max(d, 0), nil
